@@ -1,0 +1,1 @@
+"""news-etl: the pipeline library (never imports Airflow)."""
