@@ -1,0 +1,1 @@
+"""Deduplication stage: exact and near-duplicate."""
