@@ -1,0 +1,488 @@
+"""Thread-safe, polite, SSRF-guarded HTTP GET that never raises for network/HTTP problems.
+
+`Fetcher.fetch(url)` returns a `FetchResult`; failures carry exactly one `reason`:
+
+    dns, connect, timeout          network problems (after retries)
+    http_<status>                  final non-2xx/304 status (after retries for 429/5xx)
+    too_large                      body over max_bytes, or decompressed over max_decompressed_bytes
+    not_html                       Content-Type not acceptable for what the caller asked for
+    robots_disallowed              robots.txt forbids the URL for our user agent
+    redirect_loop                  a redirect cycle, or more than max_redirects hops
+    blocked_address                host resolves to a private/loopback/... address (SSRF guard)
+    decode_error                   corrupt or unsupported Content-Encoding
+    bad_url                        not http(s), credentials in URL, too long, unparseable
+
+Design notes:
+- One requests.Session per worker thread (sessions are not guaranteed thread-safe) with
+  adapter-level retries off: retries are done here so every attempt passes through the
+  per-host politeness limiter and Retry-After is honoured.
+- Redirects are followed manually so each hop is re-checked by the SSRF guard and robots.
+- Bodies are streamed with `decode_content=False` and decompressed here with an output
+  cap, so a gzip bomb costs at most max_decompressed_bytes of memory.
+- `trust_env` is off: proxies/.netrc from the environment would bypass the guard's view
+  of where a request goes and could leak credentials.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from etl.config import HttpSettings
+from etl.fetch.guard import UrlGuard
+from etl.fetch.politeness import HostLimiter
+from etl.fetch.robots import RobotsCache
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_S = 60.0  # never sleep longer than this for one Retry-After
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+
+REASONS = (
+    "dns", "connect", "timeout", "too_large", "not_html", "robots_disallowed",
+    "redirect_loop", "blocked_address", "decode_error", "bad_url",
+)  # plus http_<status>
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_XML_TYPES = frozenset({"text/xml", "application/xml", "application/rss+xml",
+                        "application/atom+xml", "application/rdf+xml", "text/rss+xml",
+                        "text/atom+xml"})
+_JSON_TYPES = frozenset({"application/json", "application/feed+json", "text/json"})
+_GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/x-gunzip",
+                         "application/gzipped", "application/octet-stream"})
+
+_ACCEPT_HEADERS = {
+    "html": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+    "feed": "application/rss+xml,application/atom+xml,application/feed+json,"
+            "application/xml;q=0.9,text/xml;q=0.9,text/html;q=0.5,*/*;q=0.1",
+    "sitemap": "application/xml,text/xml;q=0.9,application/gzip;q=0.8,*/*;q=0.1",
+    "text": "text/plain,*/*;q=0.1",
+    "any": "*/*",
+}
+ACCEPT_KINDS = tuple(_ACCEPT_HEADERS)
+
+
+def _type_ok(accept: str, media_type: str) -> bool:
+    """Whether a response's media type is usable for what the caller asked for."""
+    if not media_type or accept == "any":
+        return True  # no Content-Type: let the consumer judge the bytes
+    is_xml = media_type in _XML_TYPES or media_type.endswith("+xml")
+    if accept == "html":
+        return media_type in _HTML_TYPES
+    if accept == "feed":  # HTML allowed: a homepage is used for feed autodiscovery
+        return (media_type in _HTML_TYPES or is_xml or media_type in _JSON_TYPES
+                or media_type.endswith("+json") or media_type == "text/plain")
+    if accept == "sitemap":
+        return is_xml or media_type in _GZIP_TYPES or media_type == "text/plain"
+    if accept == "text":
+        return media_type.startswith("text/")
+    return True
+
+
+class DecompressedTooLarge(ValueError):
+    """Decompressed output exceeded its cap."""
+
+
+class _CappedDecoder:
+    """gzip/deflate decompression that stops as soon as the output passes `limit`."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.encoding = encoding
+        self.limit = limit
+        self.size = 0
+        self._raw_deflate_tried = False
+        self._d = self._new()
+
+    def _new(self) -> zlib._Decompress:
+        if self.encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return zlib.decompressobj()  # deflate: zlib-wrapped, raw fallback below
+
+    def feed(self, chunk: bytes) -> bytes:
+        out = bytearray()
+        buf = chunk
+        while buf:
+            try:
+                data = self._d.decompress(buf, self.limit - self.size + 1)
+            except zlib.error:
+                # Some servers send raw deflate for "deflate"; retry once that way.
+                if self.encoding == "deflate" and not self._raw_deflate_tried and not self.size:
+                    self._raw_deflate_tried = True
+                    self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise
+            self.size += len(data)
+            out += data
+            if self.size > self.limit:
+                raise DecompressedTooLarge(f"decompressed body over {self.limit} bytes")
+            buf = self._d.unconsumed_tail
+            if not buf and self._d.eof and self._d.unused_data:
+                buf = self._d.unused_data  # concatenated gzip members
+                self._d = self._new()
+        return bytes(out)
+
+
+def gunzip_capped(data: bytes, limit: int) -> bytes:
+    """Decompress gzip `data`, raising DecompressedTooLarge past `limit` bytes of output
+    and zlib.error when it is not valid gzip."""
+    return _CappedDecoder("gzip", limit).feed(data)
+
+
+@dataclass
+class FetchResult:
+    """What one fetch produced. `reason is None` means success (or 304 when not_modified)."""
+
+    url: str
+    final_url: str
+    status: int | None
+    headers: dict[str, str]  # lower-cased names
+    body: bytes | None
+    fetched_at: datetime
+    reason: str | None = None
+    detail: str | None = None
+    not_modified: bool = False
+    redirects: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None and not self.not_modified and self.body is not None
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        """The charset parameter of Content-Type, if any."""
+        for param in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "charset" and value.strip():
+                return value.strip().strip("\"'")
+        return None
+
+
+class FetchError(Exception):
+    """Raised only by `Fetcher.stream` (fetch() never raises); carries the FetchResult."""
+
+    def __init__(self, result: FetchResult) -> None:
+        super().__init__(f"{result.url}: {result.reason}: {result.detail}")
+        self.result = result
+
+
+class _Fail(Exception):
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _is_dns_error(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.NameResolutionError):
+            return True
+        seen = seen.__cause__ or seen.__context__ or (
+            seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        if seen is exc:
+            break
+    text = str(exc)
+    return "NameResolutionError" in text or "Name or service not known" in text
+
+
+class Fetcher:
+    """Shared by all fetch threads; holds the politeness state and robots cache."""
+
+    def __init__(self, settings: HttpSettings | None = None) -> None:
+        self.settings = settings or HttpSettings()
+        self.guard = UrlGuard(self.settings.allow_hosts)
+        self.limiter = HostLimiter(self.settings.min_delay_s, self.settings.max_per_host)
+        self.robots = RobotsCache(
+            lambda u: self._fetch(u, accept="any", etag=None, last_modified=None,
+                                  check_robots=False),
+            self.settings.user_agent,
+            on_crawl_delay=self.limiter.set_delay,
+        )
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+            adapter = HTTPAdapter(max_retries=0, pool_connections=16, pool_maxsize=16)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.clear()
+            session.headers.update({
+                "User-Agent": self.settings.user_agent,
+                "Accept-Encoding": "gzip, deflate",
+                "Accept-Language": "*",
+            })
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    # -- public API --------------------------------------------------------------------
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        accept: str = "html",
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> FetchResult:
+        """GET `url`. Never raises for network/HTTP problems: see `FetchResult.reason`.
+
+        accept: "html" (pages), "feed", "sitemap", "text", or "any".
+        etag/last_modified: sent as If-None-Match/If-Modified-Since; a 304 gives
+        status 304, reason None and not_modified=True.
+        """
+        return self._fetch(url, accept=accept, etag=etag, last_modified=last_modified,
+                           check_robots=self.settings.obey_robots)
+
+    @contextmanager
+    def stream(self, url: str, *, accept: str = "any") -> Iterator[IO[bytes]]:
+        """Open `url` (guard, robots, redirects, retries as in fetch) and yield a binary
+        file object of the decoded body without size caps, for large archives (WARC).
+        Raises FetchError (with the FetchResult) when the URL cannot be opened."""
+        result = self._new_result(url)
+        try:
+            with self._open(url, accept, None, None, self.settings.obey_robots,
+                            result) as resp:
+                if resp is None:
+                    raise _Fail("http_304", "not modified")
+                resp.raw.decode_content = True
+                yield resp.raw
+        except _Fail as fail:
+            result.reason, result.detail = fail.reason, fail.detail
+            raise FetchError(result) from None
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _new_result(self, url: str) -> FetchResult:
+        return FetchResult(url=url, final_url=url, status=None, headers={}, body=None,
+                           fetched_at=datetime.now(UTC))
+
+    def _fetch(self, url: str, *, accept: str, etag: str | None, last_modified: str | None,
+               check_robots: bool) -> FetchResult:
+        if accept not in _ACCEPT_HEADERS:
+            raise ValueError(f"accept must be one of {ACCEPT_KINDS}, got {accept!r}")
+        result = self._new_result(url)
+        try:
+            with self._open(url, accept, etag, last_modified, check_robots, result) as resp:
+                if resp is not None:
+                    result.body = self._read_body(resp)
+        except _Fail as fail:
+            result.reason, result.detail = fail.reason, fail.detail
+            result.body = None
+            logger.debug("fetch %s failed: %s (%s)", url, fail.reason, fail.detail)
+        except Exception as exc:  # contract: never raise for a fetch problem
+            logger.exception("unexpected error fetching %s", url)
+            result.reason, result.detail = "connect", f"{type(exc).__name__}: {exc}"
+            result.body = None
+        return result
+
+    @contextmanager
+    def _open(
+        self,
+        url: str,
+        accept: str,
+        etag: str | None,
+        last_modified: str | None,
+        check_robots: bool,
+        result: FetchResult,
+    ) -> Iterator[requests.Response | None]:
+        """Yield the final open response (None for 304), holding its host slot;
+        raise _Fail for every failure."""
+        headers = {"Accept": _ACCEPT_HEADERS[accept]}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        seen = {urldefrag(url)[0]}
+        while True:
+            error = self.guard.check(current)
+            if error is not None:
+                raise _Fail(error.reason, error.detail)
+            if check_robots and not self.robots.allowed(current):
+                raise _Fail("robots_disallowed", f"robots.txt disallows {current}")
+            host = (urlsplit(current).hostname or "").lower()
+            resp = self._request(current, headers, host)
+            try:
+                result.final_url = current
+                result.status = resp.status_code
+                result.headers = {k.lower(): v for k, v in resp.headers.items()}
+                result.fetched_at = datetime.now(UTC)
+                status = resp.status_code
+                location = resp.headers.get("Location")
+                if status in REDIRECT_STATUSES and location:
+                    target = urldefrag(urljoin(current, location.strip()))[0]
+                    if target in seen:
+                        raise _Fail("redirect_loop", f"redirect cycle back to {target}")
+                    if len(result.redirects) >= self.settings.max_redirects:
+                        raise _Fail("redirect_loop",
+                                    f"more than {self.settings.max_redirects} redirects")
+                    seen.add(target)
+                    result.redirects.append(target)
+                    current = target
+                    continue
+                if status == 304:
+                    result.not_modified = True
+                    yield None
+                    return
+                if not 200 <= status < 300:
+                    raise _Fail(f"http_{status}", resp.reason or None)
+                media_type = result.headers.get("content-type", "").split(";")[0].strip().lower()
+                if not _type_ok(accept, media_type):
+                    raise _Fail("not_html",
+                                f"content-type {media_type!r} not acceptable for {accept}")
+                length = resp.headers.get("Content-Length", "")
+                if length.isdigit() and int(length) > self.settings.max_bytes:
+                    raise _Fail("too_large", f"Content-Length {length} > {self.settings.max_bytes}")
+                yield resp
+                return
+            finally:
+                resp.close()
+                self.limiter.release(host)
+
+    def _request(self, url: str, headers: dict[str, str], host: str) -> requests.Response:
+        """One GET with retries; returns the response holding the host slot (caller
+        releases it), or raises _Fail."""
+        settings = self.settings
+        connect_timeout = min(settings.timeout_s, 10.0)
+        attempts = max(0, settings.retries) + 1
+        session = self._session()
+        failure = _Fail("connect", "no attempt made")
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            self.limiter.acquire(host)
+            try:
+                resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                   timeout=(connect_timeout, settings.timeout_s))
+            except requests.exceptions.Timeout as exc:
+                self.limiter.release(host)
+                failure = _Fail("timeout", f"{type(exc).__name__}: {exc}")
+            except requests.exceptions.SSLError as exc:
+                self.limiter.release(host)
+                raise _Fail("connect", f"TLS error: {exc}") from None  # not transient
+            except requests.exceptions.ConnectionError as exc:
+                self.limiter.release(host)
+                if _is_dns_error(exc):
+                    raise _Fail("dns", str(exc)) from None
+                failure = _Fail("connect", f"{type(exc).__name__}: {exc}")
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema, UnicodeError, ValueError) as exc:
+                self.limiter.release(host)
+                raise _Fail("bad_url", str(exc)) from None
+            except BaseException:
+                self.limiter.release(host)
+                raise
+            else:
+                if resp.status_code not in RETRY_STATUSES or last:
+                    return resp
+                wait = _retry_after(resp.headers.get("Retry-After"))
+                if wait is not None and wait > MAX_RETRY_AFTER_S:
+                    # Asked to come back later than we are willing to wait: retrying
+                    # sooner would be rude, so give up with the status we got.
+                    logger.info("%s: Retry-After %.0fs exceeds cap; giving up", url, wait)
+                    return resp
+                resp.close()
+                self.limiter.release(host)
+                if wait is None:
+                    wait = self._backoff(attempt)
+                logger.debug("%s: HTTP %s, retry %d in %.2fs", url, resp.status_code,
+                             attempt + 1, wait)
+                time.sleep(wait)
+                continue
+            if not last:
+                time.sleep(self._backoff(attempt))
+        raise failure
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.settings.backoff_s * (2**attempt)
+        return min(MAX_RETRY_AFTER_S, base * (1 + random.random() * 0.1))  # jitter
+
+    def _read_body(self, resp: requests.Response) -> bytes:
+        settings = self.settings
+        encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+        decoder: _CappedDecoder | None = None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            decoder = _CappedDecoder(encoding, settings.max_decompressed_bytes)
+        elif encoding not in ("", "identity"):
+            raise _Fail("decode_error", f"unsupported Content-Encoding {encoding!r}")
+        # read timeouts apply per socket read; also bound the whole body (slow drip).
+        deadline = time.monotonic() + max(4 * settings.timeout_s, 1.0)
+        received = 0
+        out = bytearray()
+        try:
+            for chunk in resp.raw.stream(CHUNK, decode_content=False):
+                received += len(chunk)
+                if received > settings.max_bytes:
+                    raise _Fail("too_large", f"body over {settings.max_bytes} bytes")
+                if decoder is not None:
+                    out += decoder.feed(chunk)
+                else:
+                    out += chunk
+                if time.monotonic() > deadline:
+                    raise _Fail("timeout", "body not received within the total deadline")
+        except DecompressedTooLarge as exc:
+            raise _Fail("too_large", str(exc)) from None
+        except zlib.error as exc:
+            raise _Fail("decode_error", f"corrupt {encoding} body: {exc}") from None
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+            raise _Fail("timeout", f"reading body: {exc}") from None
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
+                OSError) as exc:
+            raise _Fail("connect", f"connection broken while reading body: {exc}") from None
+        return bytes(out)

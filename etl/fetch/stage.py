@@ -1,0 +1,102 @@
+"""FetchStage: fetch each article's URL concurrently and decode the page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from etl.decode import DecodeError, decode_html
+from etl.fetch.http import Fetcher, FetchResult
+from etl.records import Article, DropSink, Outcome, Stage
+
+logger = logging.getLogger(__name__)
+
+Conditional = Callable[[str], tuple[str | None, str | None]]
+
+
+class FetchStage(Stage):
+    """Fills raw/html and the HTTP fields of each Article; drops failures with their reason.
+
+    - Up to `settings.workers` fetches run at once; at most 2×workers articles are held
+      in flight, so memory stays bounded for any input size. Output order follows
+      completion, not input.
+    - `conditional(url) -> (etag, last_modified)` supplies validators from the previous
+      load; a 304 drops the article as NOT_MODIFIED with reason "not_modified".
+    - Articles that already carry `raw` (e.g. from a WARC) are not fetched again; they
+      are only decoded when `html` is missing.
+    All drops happen on the consuming thread, so Stage stats and the sink need no locking.
+    """
+
+    name = "fetch"
+
+    def __init__(self, sink: DropSink, fetcher: Fetcher,
+                 conditional: Conditional | None = None) -> None:
+        super().__init__(sink)
+        self.fetcher = fetcher
+        self.conditional = conditional
+
+    def process(self, items: Iterable[Article]) -> Iterator[Article]:
+        workers = max(1, self.fetcher.settings.workers)
+        window = 2 * workers
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
+        pending: set[Future[tuple[Article, FetchResult]]] = set()
+        try:
+            for article in items:
+                if article.raw is not None:
+                    ready = self._decode(article, None)
+                    if ready is not None:
+                        yield ready
+                    continue
+                etag = last_modified = None
+                if self.conditional is not None:
+                    etag, last_modified = self.conditional(article.url)
+                pending.add(pool.submit(self._fetch, article, etag, last_modified))
+                if len(pending) >= window:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from self._finish_all(done)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from self._finish_all(done)
+        finally:
+            # Consumer stopped early or an error: do not start queued fetches.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch(self, article: Article, etag: str | None,
+               last_modified: str | None) -> tuple[Article, FetchResult]:
+        return article, self.fetcher.fetch(article.url, accept="html", etag=etag,
+                                           last_modified=last_modified)
+
+    def _finish_all(self, done: Iterable[Future[tuple[Article, FetchResult]]]
+                    ) -> Iterator[Article]:
+        for future in done:
+            article, result = future.result()  # fetch() never raises for fetch problems
+            finished = self._finish(article, result)
+            if finished is not None:
+                yield finished
+
+    def _finish(self, article: Article, result: FetchResult) -> Article | None:
+        article.final_url = result.final_url
+        article.http_status = result.status
+        article.fetched_at = result.fetched_at
+        if result.not_modified:
+            self.drop(article, Outcome.NOT_MODIFIED, "not_modified")
+            return None
+        if result.reason is not None or result.body is None:
+            self.drop(article, Outcome.FAILED, result.reason or "connect", detail=result.detail)
+            return None
+        article.raw = result.body
+        article.content_type = "html"
+        article.etag = result.headers.get("etag")
+        article.last_modified = result.headers.get("last-modified")
+        return self._decode(article, result.charset)
+
+    def _decode(self, article: Article, charset: str | None) -> Article | None:
+        if article.html is not None or article.content_type != "html" or article.raw is None:
+            return article
+        try:
+            article.html = decode_html(article.raw, charset)
+        except DecodeError as exc:
+            self.drop(article, Outcome.FAILED, "decode_error", detail=str(exc))
+            return None
+        return article
