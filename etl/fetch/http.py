@@ -298,7 +298,7 @@ class Fetcher:
         result = self._new_result(url)
         try:
             with self._open(url, accept, None, None, self.settings.obey_robots,
-                            result) as resp:
+                            result, capped=False) as resp:
                 if resp is None:
                     raise _Fail("http_304", "not modified")
                 resp.raw.decode_content = True
@@ -341,6 +341,7 @@ class Fetcher:
         last_modified: str | None,
         check_robots: bool,
         result: FetchResult,
+        capped: bool = True,
     ) -> Iterator[requests.Response | None]:
         """Yield the final open response (None for 304), holding its host slot;
         raise _Fail for every failure."""
@@ -388,7 +389,7 @@ class Fetcher:
                     raise _Fail("not_html",
                                 f"content-type {media_type!r} not acceptable for {accept}")
                 length = resp.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > self.settings.max_bytes:
+                if capped and length.isdigit() and int(length) > self.settings.max_bytes:
                     raise _Fail("too_large", f"Content-Length {length} > {self.settings.max_bytes}")
                 yield resp
                 return
