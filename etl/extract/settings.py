@@ -1,7 +1,19 @@
-"""trafilatura options for the extract stage, chosen by measurement (benchmarks/metadata.py)."""
+"""trafilatura options for the extract stage, chosen by measurement (benchmarks/metadata.py).
+
+Measured on the 130-page news-metadata benchmark (token-bag F1 of the text):
+defaults 0.938, favor_precision 0.946, favor_recall 0.938; comments off +0.001.
+`deduplicate=True` is harmful in a batch pipeline: trafilatura keeps its duplicate cache
+for the whole process, so passages seen in earlier documents vanish from later ones
+(text F1 fell to 0.59-0.86 in the same benchmark run).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-TRAFILATURA_OPTIONS: dict[str, Any] = {}
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "favor_precision": True,  # drops teasers and link lists around the article body
+    "include_comments": False,  # reader comments are not the article
+    "include_tables": True,  # data tables are article content (neutral on the benchmark)
+    "deduplicate": False,  # process-global cache: see above
+}
