@@ -143,7 +143,8 @@ def _source(entry: Any, index: int, base_dir: Path, http: HttpSettings) -> Sourc
         try:
             compiled.append(re.compile(str(pattern)))
         except re.error as exc:
-            raise ConfigError(f"{where}: field 'boilerplate': bad regex {pattern!r}: {exc}") from exc
+            raise ConfigError(
+                f"{where}: field 'boilerplate': bad regex {pattern!r}: {exc}") from exc
     max_items = entry.get("max_items")
     if max_items is not None and (not isinstance(max_items, int) or max_items < 1):
         raise ConfigError(f"{where}: field 'max_items' must be a positive integer")

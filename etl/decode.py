@@ -1,4 +1,4 @@
-"""Bytes → Unicode for web pages: declared charset first, then the document's meta, then detection."""
+"""Bytes → Unicode for web pages: declared charset, then the document's meta, then detection."""
 
 from __future__ import annotations
 

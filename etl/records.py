@@ -50,6 +50,8 @@ class Article:
     raw: bytes | None = None
     content_type: str = "html"
     expected_language: str | None = None
+    # Set by a source that found the item but could not read it (reason, detail).
+    read_error: tuple[str, str] | None = None
     # Discovery hints (feed/sitemap entries); used only when the page states nothing better.
     hint_title: str | None = None
     hint_published_at: datetime | None = None
@@ -98,6 +100,8 @@ class Article:
         for key in ("hint_published_at", "fetched_at", "published_at"):
             if data.get(key):
                 data[key] = datetime.fromisoformat(data[key])
+        if data.get("read_error"):
+            data["read_error"] = tuple(data["read_error"])
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -197,6 +201,7 @@ class Stage:
     ) -> None:
         reason_list = [reasons] if isinstance(reasons, str) else list(reasons)
         self.stats.dropped_items += 1
+        article.raw = article.html = None  # bodies stay in the archive, not in outcome records
         for reason in reason_list:
             self.stats.dropped[reason] += 1
         self.sink(Dropped(article, outcome, self.name, reason_list, detail, **duplicate))

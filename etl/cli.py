@@ -1,0 +1,128 @@
+"""`news-etl`: run the pipeline without Airflow.
+
+Exit codes: 0 when the run completed (rejects and failures included), 2 for a bad
+command line or sources file, 1 when the run itself could not complete (e.g. the
+warehouse is unreachable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import text
+
+from etl.config import ConfigError, load_sources
+from etl.pipeline import RunOptions, RunSummary, ingest
+from etl.warehouse import Warehouse, WarehouseError, safe_url
+
+log = logging.getLogger("etl.cli")
+
+
+def _print_summary(summary: RunSummary, out=sys.stdout) -> None:
+    columns = ("discovered", "loaded", "duplicate", "rejected", "failed", "not_modified")
+    print(f"\nRun {summary.run_id}", file=out)
+    header = f"{'source':<20}" + "".join(f"{c:>14}" for c in columns) + "  status"
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    for report in summary.reports:
+        row = report.as_dict()
+        status = row["status"] + (f" ({row['error']})" if row["error"] else "")
+        print(f"{report.source:<20}" + "".join(f"{row[c]:>14}" for c in columns)
+              + f"  {status}", file=out)
+    totals = summary.totals()
+    print(f"{'TOTAL':<20}" + "".join(f"{totals.get(c, 0):>14}" for c in columns), file=out)
+
+
+def _print_rows(warehouse: Warehouse, run_id: str, limit: int = 5, out=sys.stdout) -> None:
+    query = text(
+        "SELECT source, language, word_count, title FROM articles "
+        "ORDER BY ingested_at DESC, article_id LIMIT :limit"
+    )
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(query, {"limit": limit}).all()
+    print(f"\nLatest articles in {safe_url(warehouse.url)}:", file=out)
+    for source, language, words, title in rows:
+        print(f"  [{source}/{language}] {words:>5} words  {title}", file=out)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    sources = load_sources(args.sources)
+    warehouse = Warehouse(args.warehouse)
+    options = RunOptions(batch_size=args.batch_size, max_items=args.limit)
+    summary = ingest(sources, warehouse, names=args.source or None, run_id=args.run_id,
+                     options=options)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        _print_summary(summary)
+        _print_rows(warehouse, summary.run_id)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    warehouse = Warehouse(args.warehouse)
+    warehouse.migrate(args.revision)
+    print(f"warehouse {safe_url(warehouse.url)} is at revision {args.revision}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from etl.report import print_report
+
+    return print_report(Warehouse(args.warehouse), args.run_id)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="news-etl", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="read, extract, validate, dedup and load sources")
+    p.add_argument("sources", help="path to sources.yml")
+    p.add_argument("--warehouse", help="SQLAlchemy URL (default: $NEWS_ETL_WAREHOUSE_URL, "
+                                       "else sqlite:///data/warehouse.db)")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--limit", type=int, help="at most N items per source")
+    p.add_argument("--batch-size", type=int, default=200)
+    p.add_argument("--run-id", help="run id (default: cli__<timestamp>)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("migrate", help="apply the warehouse schema migrations")
+    p.add_argument("--warehouse")
+    p.add_argument("--revision", default="head")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("report", help="a run's accounting and top reject reasons per source")
+    p.add_argument("run_id", nargs="?", help="default: the latest run")
+    p.add_argument("--warehouse")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"news-etl: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except WarehouseError as exc:
+        print(f"news-etl: warehouse error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Extraction stage: raw bytes → clean text and metadata (trafilatura + metadata rules).
+
+trafilatura and the metadata rules are imported lazily, inside the worker that extracts,
+so that importing this package (e.g. while Airflow parses DAGs) stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from etl.decode import DecodeError, decode_html
+from etl.records import Article, Outcome, Stage
+
+_WORD_RE = re.compile(r"\w+")
+_SPACE_RE = re.compile(r"\s+")
+_LANG_ATTR_RE = re.compile(r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2})\b", re.IGNORECASE)
+
+
+def normalise_for_hash(text: str) -> str:
+    """NFKC, case-folded, whitespace-collapsed: what counts as 'the same text'."""
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def text_fingerprint(text: str) -> str:
+    return hashlib.sha256(normalise_for_hash(text).encode("utf-8")).hexdigest()
+
+
+def count_words(text: str | None) -> int:
+    return len(_WORD_RE.findall(text or ""))
+
+
+def remove_boilerplate(text: str, patterns: Iterable[re.Pattern[str]]) -> str:
+    """Drop every line matching one of the source's `boilerplate` patterns."""
+    patterns = list(patterns)
+    if not patterns:
+        return text.strip()
+    kept = [line for line in text.splitlines() if not any(p.search(line) for p in patterns)]
+    return "\n".join(kept).strip()
+
+
+def canonical_url(url: str, page_canonical: str | None = None) -> str:
+    """The URL dedup compares: the page's own canonical link when it is on the same site
+    (or the item is a local file), else the item's URL; lower-cased host, tracking
+    parameters and fragment removed."""
+    from courlan import normalize_url
+
+    chosen = url
+    if page_canonical and page_canonical.startswith(("http://", "https://")):
+        own_host = (urlsplit(url).hostname or "").removeprefix("www.")
+        their_host = (urlsplit(page_canonical).hostname or "").removeprefix("www.")
+        if url.startswith("file://") or own_host == their_host:
+            chosen = page_canonical
+    if chosen.startswith("file://"):
+        return chosen
+    try:
+        return normalize_url(chosen, strict=True)
+    except Exception:  # courlan raises assorted errors on odd URLs; keep the raw one
+        return chosen
+
+
+def detect_language(text: str, html: str | None = None) -> str | None:
+    """The page's declared <html lang>, else py3langid on the text."""
+    if html:
+        match = _LANG_ATTR_RE.search(html[:5000])
+        if match:
+            return match.group(1).lower()
+    if not text.strip():
+        return None
+    import py3langid
+
+    language, _score = py3langid.classify(text[:5000])
+    return language
+
+
+def extractor_version() -> str:
+    import trafilatura
+
+    return f"trafilatura-{trafilatura.__version__}"
+
+
+def _finish(article: Article, text: str, boilerplate: Iterable[re.Pattern[str]]) -> None:
+    article.text = remove_boilerplate(text, boilerplate)
+    article.word_count = count_words(article.text)
+    article.text_sha256 = text_fingerprint(article.text)
+
+
+def extract_text_file(article: Article, raw: bytes, boilerplate=()) -> None:
+    """Plain text: first non-empty line is the title, the rest is the body. States no date."""
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = decode_html(raw)
+    lines = content.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    article.title = lines[0].strip() if lines else None
+    article.title_source = "first_line" if lines else "none"
+    _finish(article, "\n".join(lines[1:]), boilerplate)
+    article.language = detect_language(article.text or "")
+    article.canonical_url = canonical_url(article.url)
+    article.date_source = "none"
+    article.author_source = "none"
+
+
+def extract_html(article: Article, html: str, boilerplate=()) -> bool:
+    """Run trafilatura and the metadata rules. Returns False when no article was found."""
+    import trafilatura
+
+    from etl.extract.metadata import refine_metadata
+    from etl.extract.settings import TRAFILATURA_OPTIONS
+
+    url = article.final_url or article.url
+    document = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, **TRAFILATURA_OPTIONS
+    )
+    if document is None:
+        return False
+    data: dict[str, Any] = document.as_dict()
+    if not (data.get("text") or "").strip():
+        return False
+    meta = refine_metadata(html, url, data, article.fetched_at)
+    article.title = meta.title or article.hint_title
+    article.title_source = meta.title_source if meta.title else (
+        "hint" if article.hint_title else "none")
+    article.published_at = meta.published_at or article.hint_published_at
+    article.date_source = meta.date_source if meta.published_at else (
+        "hint" if article.hint_published_at else "none")
+    article.author = meta.author
+    article.author_source = meta.author_source
+    article.sitename = data.get("sitename")
+    article.description = data.get("description")
+    article.categories = [c for c in (data.get("categories") or []) if c]
+    article.tags = [t for t in (data.get("tags") or []) if t]
+    _finish(article, data["text"], boilerplate)
+    article.language = detect_language(article.text or "", html)
+    article.canonical_url = canonical_url(url, data.get("url"))
+    return True
+
+
+class ExtractStage(Stage):
+    """Decode and extract each item; unreadable or empty items are recorded as failed."""
+
+    name = "extract"
+
+    def __init__(self, sink, boilerplate_by_source: dict[str, tuple[re.Pattern[str], ...]]):
+        super().__init__(sink)
+        self.boilerplate_by_source = boilerplate_by_source
+        self._version: str | None = None
+
+    def process(self, items: Iterable[Article]) -> Iterator[Article]:
+        for article in items:
+            if self.extract_one(article):
+                yield article
+
+    def extract_one(self, article: Article) -> bool:
+        if article.read_error:
+            reason, detail = article.read_error
+            self.drop(article, Outcome.FAILED, reason, detail)
+            return False
+        if not article.raw:
+            self.drop(article, Outcome.FAILED, "empty", "0 bytes")
+            return False
+        boilerplate = self.boilerplate_by_source.get(article.source, ())
+        try:
+            if article.content_type == "text":
+                extract_text_file(article, article.raw, boilerplate)
+            else:
+                html = article.html or decode_html(article.raw)
+                if not extract_html(article, html, boilerplate):
+                    self.drop(article, Outcome.FAILED, "no_article", "no main text found")
+                    return False
+        except DecodeError as exc:
+            self.drop(article, Outcome.FAILED, "decode_error", str(exc))
+            return False
+        except RecursionError:
+            self.drop(article, Outcome.FAILED, "extract_error", "document nested too deeply")
+            return False
+        except Exception as exc:  # one bad page must never stop the batch
+            self.drop(article, Outcome.FAILED, "extract_error", f"{type(exc).__name__}: {exc}")
+            return False
+        finally:
+            article.html = None  # decoded page is not needed downstream; keep staging small
+        if self._version is None:
+            self._version = extractor_version()
+        article.extractor_version = self._version
+        article.raw = None
+        return True

@@ -1,0 +1,393 @@
+"""Chains the stages: sources → fetch → extract → validate → dedup → load.
+
+Two ways to run the same stages:
+- `ingest()` streams every source end to end in one process (the CLI);
+- `stage_extract()`, `stage_validate()` and `stage_load()` run one step each and hand
+  over through files in a staging folder (the Airflow DAG: tasks pass paths, not data).
+
+Every item a source yields ends in exactly one `Outcome`; `SourceReport.balanced`
+checks that discovered == loaded + duplicates + rejected + failed + not_modified.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from etl.config import SourceConfig, SourcesFile
+from etl.dedup.exact import ExactDedupStage
+from etl.extract import ExtractStage
+from etl.progress import progress
+from etl.records import Article, Dropped, Outcome, Stage
+from etl.sources import SourceError, discover, needs_fetch
+from etl.validate import DEFAULT_MIN_WORDS, ValidateStage
+from etl.warehouse import Warehouse
+from etl.warehouse.load import (
+    existing_articles,
+    finish_run,
+    start_run,
+    write_batch,
+    write_validation,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STAGING_DIR = "data/staging"
+
+
+@dataclass
+class RunOptions:
+    """Per-run knobs (CLI flags / DAG Params)."""
+
+    batch_size: int = 200
+    min_words: int = DEFAULT_MIN_WORDS
+    max_items: int | None = None  # per source, overrides the source's own max_items
+    since: datetime | None = None  # discovery window for dated feed/sitemap entries
+    until: datetime | None = None
+
+
+@dataclass
+class SourceReport:
+    """What happened to one source's items in one run."""
+
+    source: str
+    discovered: int = 0
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
+    status: str = "success"
+    error: str | None = None
+    stage_stats: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.discovered == sum(self.outcomes.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "status": self.status, "error": self.error,
+            "discovered": self.discovered,
+            **{o.value: self.outcomes.get(o, 0) for o in Outcome},
+        }
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    reports: list[SourceReport]
+
+    def totals(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for report in self.reports:
+            totals["discovered"] += report.discovered
+            for outcome in Outcome:
+                totals[outcome.value] += report.outcomes.get(outcome, 0)
+        return dict(totals)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "totals": self.totals(),
+                "sources": [r.as_dict() for r in self.reports]}
+
+
+def new_run_id(prefix: str = "cli") -> str:
+    return f"{prefix}__{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
+
+
+class OutcomeBuffer:
+    """The sink every stage drops into: holds drops until the next batch is written."""
+
+    def __init__(self) -> None:
+        self.pending: list[Dropped] = []
+        self.counts: Counter[Outcome] = Counter()
+
+    def __call__(self, dropped: Dropped) -> None:
+        self.pending.append(dropped)
+        self.counts[dropped.outcome] += 1
+
+    def take(self) -> list[Dropped]:
+        taken, self.pending = self.pending, []
+        return taken
+
+
+class CountingSource:
+    """Counts what a source yields: the `discovered` figure of the run record."""
+
+    def __init__(self, items: Iterable[Article]) -> None:
+        self.items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Article]:
+        for item in self.items:
+            self.count += 1
+            yield item
+
+
+class BatchLoader:
+    """Dedup and load one batch per transaction, together with the pending drops.
+
+    Dedup runs inside the load transaction (under an advisory lock on PostgreSQL), so two
+    loaders can never both insert the same article.
+    """
+
+    def __init__(self, warehouse: Warehouse, run_id: str, sink: OutcomeBuffer) -> None:
+        self.warehouse = warehouse
+        self.run_id = run_id
+        self.sink = sink
+        self.dedup = ExactDedupStage(sink, lookup=_no_lookup, run_id=run_id)
+        self.loaded = 0
+
+    def load(self, batch: list[Article]) -> None:
+        with self.warehouse.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263542)")
+            self.dedup.lookup = lambda urls, canon, hashes: existing_articles(
+                conn, urls, canon, hashes)
+            unique = list(self.dedup(batch))
+            write_batch(conn, unique, self.sink.take(), self.run_id)
+        self.loaded += len(unique)
+
+    def flush(self) -> None:
+        """Write drops that arrived after the last batch (e.g. trailing rejects)."""
+        drops = self.sink.take()
+        if drops:
+            with self.warehouse.begin() as conn:
+                write_batch(conn, [], drops, self.run_id)
+
+
+def _no_lookup(*_args) -> list[dict[str, Any]]:
+    return []
+
+
+def batched(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _fetch_stage(source: SourceConfig, sink) -> Stage:
+    from etl.fetch.http import Fetcher
+    from etl.fetch.stage import FetchStage
+
+    return FetchStage(sink, Fetcher(source.http))
+
+
+def _fetcher(source: SourceConfig):
+    if source.kind in ("files",):
+        return None
+    from etl.fetch.http import Fetcher
+
+    return Fetcher(source.http)
+
+
+def _read_and_extract(
+    source: SourceConfig, sink: OutcomeBuffer, options: RunOptions
+) -> tuple[CountingSource, list[Stage], Iterator[Article]]:
+    """discover → (fetch) → extract, lazily. Returns the counter, the stages and the stream."""
+    found = CountingSource(discover(
+        source, _fetcher(source), since=options.since, until=options.until,
+        max_items=options.max_items,
+    ))
+    stages: list[Stage] = []
+    stream: Iterable[Article] = progress(found, f"{source.name}: read")
+    if needs_fetch(source):
+        fetch = _fetch_stage(source, sink)
+        stages.append(fetch)
+        stream = fetch(stream)
+    extract = ExtractStage(sink, {source.name: source.boilerplate})
+    stages.append(extract)
+    return found, stages, extract(stream)
+
+
+def _min_words(source: SourceConfig, options: RunOptions) -> dict[str, int]:
+    return {source.name: source.min_words if source.min_words is not None else options.min_words}
+
+
+def ingest_source(
+    source: SourceConfig, warehouse: Warehouse, run_id: str, options: RunOptions
+) -> SourceReport:
+    """Stream one source end to end. A source that fails as a whole is reported, not raised."""
+    started = datetime.now(UTC)
+    with warehouse.begin() as conn:
+        start_run(conn, run_id, source.name, started)
+    sink = OutcomeBuffer()
+    report = SourceReport(source.name)
+    loader = BatchLoader(warehouse, run_id, sink)
+    validate = ValidateStage(sink, _min_words(source, options), batch_size=options.batch_size)
+    found: CountingSource | None = None
+    stages: list[Stage] = []
+    try:
+        found, stages, extracted = _read_and_extract(source, sink, options)
+        for batch in batched(validate(extracted), options.batch_size):
+            loader.load(batch)
+    except SourceError as exc:
+        report.status, report.error = "source_failed", str(exc)
+        log.error("source %s failed: %s", source.name, exc)
+    loader.flush()
+    report.discovered = found.count if found else 0
+    report.outcomes = sink.counts + Counter({Outcome.LOADED: loader.loaded})
+    report.stage_stats = [s.stats.as_dict() for s in [*stages, validate, loader.dedup]]
+    _finish(warehouse, run_id, source.name, started, report, validate.results)
+    return report
+
+
+def _finish(warehouse, run_id, source, started, report: SourceReport, results) -> None:
+    with warehouse.begin() as conn:
+        for i, result in enumerate(results):
+            write_validation(conn, run_id, source, i, result)
+        finish_run(
+            conn, run_id, source, started_at=started, discovered=report.discovered,
+            outcomes=report.outcomes, status=report.status, error=report.error,
+            stage_stats=report.stage_stats,
+        )
+    if not report.balanced:  # a bug, never expected: make it loud
+        log.error("accounting mismatch for %s: %s", source, report.as_dict())
+
+
+def ingest(
+    sources: SourcesFile,
+    warehouse: Warehouse,
+    *,
+    names: list[str] | None = None,
+    run_id: str | None = None,
+    options: RunOptions | None = None,
+) -> RunSummary:
+    """Run every selected source through the whole pipeline (the CLI's `ingest`)."""
+    options = options or RunOptions()
+    run_id = run_id or new_run_id()
+    warehouse.ensure_schema()
+    reports = [ingest_source(s, warehouse, run_id, options) for s in sources.select(names)]
+    return RunSummary(run_id, reports)
+
+
+# --- Staged execution (Airflow): each step reads and writes files under the staging dir.
+
+def staging_root(path: str | os.PathLike[str] | None = None) -> Path:
+    return Path(path or os.environ.get("NEWS_ETL_STAGING_DIR") or DEFAULT_STAGING_DIR)
+
+
+def run_dir(root: Path, run_id: str, source: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+    path = root / safe / source
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class _JsonlSink:
+    """Drops written straight to a staging file (the Airflow path)."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.counts: Counter[Outcome] = Counter()
+
+    def __call__(self, dropped: Dropped) -> None:
+        self.handle.write(dropped.to_json() + "\n")
+        self.counts[dropped.outcome] += 1
+
+
+def _write_atomically(path: Path, lines: Iterable[str]) -> int:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(line + "\n")
+            count += 1
+    tmp.replace(path)  # a retried task overwrites, never appends twice
+    return count
+
+
+def _read_jsonl(path: Path) -> Iterator[str]:
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line
+
+
+def stage_extract(
+    source: SourceConfig, run_id: str, root: Path, options: RunOptions | None = None
+) -> str:
+    """discover → fetch → extract for one source; returns the staging folder."""
+    options = options or RunOptions()
+    folder = run_dir(root, run_id, source.name)
+    meta: dict[str, Any] = {"source": source.name, "started_at": datetime.now(UTC).isoformat(),
+                            "status": "success", "error": None}
+    drops_tmp = folder / "dropped-extract.jsonl.tmp"
+    with drops_tmp.open("w", encoding="utf-8") as drops:
+        sink = _JsonlSink(drops)
+        found = None
+        stages: list[Stage] = []
+        try:
+            found, stages, extracted = _read_and_extract(source, sink, options)  # type: ignore[arg-type]
+            _write_atomically(folder / "extracted.jsonl", (a.to_json() for a in extracted))
+        except SourceError as exc:
+            meta["status"], meta["error"] = "source_failed", str(exc)
+            (folder / "extracted.jsonl").write_text("")
+    drops_tmp.replace(folder / "dropped-extract.jsonl")
+    meta["discovered"] = found.count if found else 0
+    meta["stage_stats"] = [s.stats.as_dict() for s in stages]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    if meta["status"] != "success":
+        raise SourceError(meta["error"])  # fails this mapped task only; load still records it
+    return str(folder)
+
+
+def stage_validate(folder: str, min_words: dict[str, int] | None = None,
+                   batch_size: int = 500) -> str:
+    """Validate a source's extracted items with the GX suite; returns the staging folder."""
+    path = Path(folder)
+    tmp = path / "dropped-validate.jsonl.tmp"
+    with tmp.open("w", encoding="utf-8") as drops:
+        stage = ValidateStage(_JsonlSink(drops), min_words, batch_size=batch_size)
+        items = (Article.from_json(line) for line in _read_jsonl(path / "extracted.jsonl"))
+        _write_atomically(path / "validated.jsonl", (a.to_json() for a in stage(items)))
+    tmp.replace(path / "dropped-validate.jsonl")
+    (path / "validation.json").write_text(json.dumps(
+        {"stage_stats": stage.stats.as_dict(), "results": stage.results}))
+    return folder
+
+
+def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse,
+               batch_size: int = 200) -> RunSummary:
+    """Dedup and load every source's validated items and record each source's run."""
+    warehouse.ensure_schema()
+    reports = []
+    for name in sources:
+        folder = run_dir(root, run_id, name)
+        meta_path = folder / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {
+            "status": "source_failed", "error": "extract step did not run", "discovered": 0,
+            "started_at": datetime.now(UTC).isoformat(), "stage_stats": []}
+        started = datetime.fromisoformat(meta["started_at"])
+        with warehouse.begin() as conn:
+            start_run(conn, run_id, name, started)
+        sink = OutcomeBuffer()
+        for file in ("dropped-extract.jsonl", "dropped-validate.jsonl"):
+            for line in _read_jsonl(folder / file):
+                sink(Dropped.from_json(line))
+        loader = BatchLoader(warehouse, run_id, sink)
+        items = (Article.from_json(line) for line in _read_jsonl(folder / "validated.jsonl"))
+        for batch in batched(progress(items, f"{name}: load"), batch_size):
+            loader.load(batch)
+        loader.flush()
+        validation_path = folder / "validation.json"
+        validation = json.loads(validation_path.read_text()) if validation_path.exists() else {}
+        if not validation and meta["status"] == "success":
+            meta["status"], meta["error"] = "incomplete", "validate step did not run"
+        report = SourceReport(
+            name, discovered=meta["discovered"],
+            outcomes=sink.counts + Counter({Outcome.LOADED: loader.loaded}),
+            status=meta["status"], error=meta["error"],
+            stage_stats=[*meta["stage_stats"], *(
+                [validation["stage_stats"]] if validation else []), loader.dedup.stats.as_dict()],
+        )
+        _finish(warehouse, run_id, name, started, report, validation.get("results", []))
+        reports.append(report)
+    return RunSummary(run_id, reports)

@@ -1,0 +1,59 @@
+"""Sources: turn a configured source into a stream of `Article` items to process.
+
+`files` reads local files; `urls`, `feed`, `sitemap` and `warc` discover items on the
+web (see the modules of the same names). `discover(source, ...)` dispatches on kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from etl.config import SourceConfig
+from etl.records import Article
+from etl.sources.errors import SourceError
+
+if TYPE_CHECKING:
+    from etl.fetch.http import Fetcher
+
+__all__ = ["SourceError", "discover", "needs_fetch"]
+
+
+def needs_fetch(source: SourceConfig) -> bool:
+    """Whether items of this source must go through the HTTP fetch stage."""
+    return source.kind in ("urls", "feed", "sitemap")
+
+
+def discover(
+    source: SourceConfig,
+    fetcher: Fetcher | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_items: int | None = None,
+    **options: Any,
+) -> Iterator[Article]:
+    """Yield the items of one source. Raises SourceError when the source fails entirely."""
+    limit = max_items or source.max_items
+    if source.kind == "files":
+        from etl.sources.files import discover_files
+
+        return discover_files(source, max_items=limit)
+    if source.kind == "urls":
+        from etl.sources.urls import discover_urls
+
+        return discover_urls(source, fetcher, since=since, until=until, max_items=limit)
+    if source.kind == "feed":
+        from etl.sources.feeds import discover_feed
+
+        return discover_feed(source, fetcher, since=since, until=until, max_items=limit)
+    if source.kind == "sitemap":
+        from etl.sources.sitemaps import discover_sitemap
+
+        return discover_sitemap(source, fetcher, since=since, until=until, max_items=limit)
+    if source.kind == "warc":
+        from etl.sources.warc import discover_warc
+
+        return discover_warc(source, fetcher, since=since, until=until, max_items=limit)
+    raise SourceError(f"source {source.name!r}: unknown kind {source.kind!r}")

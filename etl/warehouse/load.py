@@ -1,0 +1,194 @@
+"""Writing to the warehouse: batches of articles and outcomes, run records, GX results.
+
+Every write is an INSERT … ON CONFLICT on a natural key, so retrying a batch or a whole
+run adds nothing twice. Callers run each batch inside one transaction (Warehouse.begin).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from etl.records import OUTCOME_COLUMNS, Article, Dropped, Outcome
+from etl.warehouse.schema import (
+    article_duplicates,
+    article_failures,
+    article_rejects,
+    articles,
+    ingest_runs,
+    validation_results,
+)
+
+# Bound-parameter lists are chunked: SQLite allows 32766 variables per statement.
+_IN_CHUNK = 500
+
+
+def article_id_for(url: str) -> str:
+    """Stable id from the URL: the same input always yields the same warehouse."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+
+def _insert(conn: Connection, table: Table):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
+    if not rows:
+        return 0
+    result = conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
+    return max(result.rowcount or 0, 0)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Timestamps are stored in UTC (SQLite keeps no offset; PostgreSQL converts anyway)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def article_row(article: Article, run_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "article_id": article_id_for(article.url),
+        "url": article.url,
+        "canonical_url": article.canonical_url or article.url,
+        "source": article.source,
+        "title": article.title,
+        "author": article.author,
+        "published_at": _utc(article.published_at),
+        "language": article.language,
+        "sitename": article.sitename,
+        "description": article.description,
+        "categories": article.categories or [],
+        "tags": article.tags or [],
+        "text": article.text or "",
+        "text_sha256": article.text_sha256,
+        "word_count": article.word_count,
+        "title_source": article.title_source,
+        "date_source": article.date_source,
+        "author_source": article.author_source,
+        "extractor_version": article.extractor_version,
+        "cluster_id": article.cluster_id,
+        "ingested_at": now,
+        "run_id": run_id,
+    }
+
+
+def _record_json(article: Article) -> dict[str, Any]:
+    data = json.loads(article.to_json())
+    data.pop("raw", None)
+    data.pop("html", None)
+    return data
+
+
+def write_batch(
+    conn: Connection, loaded: Iterable[Article], dropped: Iterable[Dropped], run_id: str
+) -> int:
+    """Insert one batch's articles and outcome records. Returns the number of new articles."""
+    now = datetime.now(UTC)
+    new = insert_ignore(conn, articles, [article_row(a, run_id, now) for a in loaded])
+    duplicates, rejects, failures = [], [], []
+    for drop in dropped:
+        a = drop.article
+        if drop.outcome is Outcome.DUPLICATE:
+            duplicates.append({
+                "url": a.url, "canonical_url": a.canonical_url, "source": a.source,
+                "duplicate_of": drop.duplicate_of, "kind": drop.duplicate_kind,
+                "similarity": drop.similarity, "title": a.title,
+                "published_at": _utc(a.published_at), "cluster_id": a.cluster_id,
+                "run_id": run_id, "recorded_at": now,
+            })
+        elif drop.outcome is Outcome.REJECTED:
+            rejects.append({
+                "url": a.url, "source": a.source, "stage": drop.stage, "reasons": drop.reasons,
+                "detail": drop.detail, "run_id": run_id, "rejected_at": now,
+                "record": _record_json(a), "title": a.title, "language": a.language,
+                "word_count": a.word_count, "published_at": _utc(a.published_at),
+            })
+        elif drop.outcome is Outcome.FAILED:
+            failures.append({
+                "url": a.url, "source": a.source, "stage": drop.stage,
+                "reason": drop.reasons[0] if drop.reasons else "unknown",
+                "detail": (drop.detail or "")[:2000] or None, "run_id": run_id, "failed_at": now,
+            })
+        # NOT_MODIFIED items are counted in ingest_runs (and the fetch ledger); no row here.
+    insert_ignore(conn, article_duplicates, duplicates)
+    insert_ignore(conn, article_rejects, rejects)
+    insert_ignore(conn, article_failures, failures)
+    return new
+
+
+def existing_articles(
+    conn: Connection, urls: set[str], canonical_urls: set[str], hashes: set[str]
+) -> list[dict[str, Any]]:
+    """Stored articles matching any URL, canonical URL or text hash (batched lookups)."""
+    found: dict[str, dict[str, Any]] = {}
+    cols = (articles.c.article_id, articles.c.url, articles.c.canonical_url,
+            articles.c.text_sha256, articles.c.cluster_id, articles.c.run_id)
+    for column, values in ((articles.c.url, urls), (articles.c.canonical_url, canonical_urls),
+                           (articles.c.text_sha256, hashes)):
+        values = sorted(v for v in values if v)
+        for i in range(0, len(values), _IN_CHUNK):
+            chunk = values[i:i + _IN_CHUNK]
+            for row in conn.execute(select(*cols).where(column.in_(chunk))).mappings():
+                found[row["article_id"]] = dict(row)
+    return list(found.values())
+
+
+def start_run(conn: Connection, run_id: str, source: str, started_at: datetime) -> None:
+    insert_ignore(conn, ingest_runs, [{
+        "run_id": run_id, "source": source, "started_at": started_at, "status": "running",
+        "discovered": 0, "loaded": 0, "duplicates": 0, "rejected": 0, "failed": 0,
+        "not_modified": 0,
+    }])
+
+
+def finish_run(
+    conn: Connection,
+    run_id: str,
+    source: str,
+    *,
+    started_at: datetime,
+    discovered: int,
+    outcomes: dict[Outcome, int],
+    status: str,
+    error: str | None = None,
+    stage_stats: list[dict[str, Any]] | None = None,
+    report_path: str | None = None,
+) -> None:
+    """Write (or overwrite, on a retried run) the run record of one source."""
+    values: dict[str, Any] = {
+        "run_id": run_id, "source": source, "started_at": started_at,
+        "finished_at": datetime.now(UTC), "status": status, "discovered": discovered,
+        "error": error, "stage_stats": stage_stats or [], "report_path": report_path,
+    }
+    for outcome, column in OUTCOME_COLUMNS.items():
+        values[column] = int(outcomes.get(outcome, 0))
+    stmt = _insert(conn, ingest_runs).values(**values)
+    update = {k: stmt.excluded[k] for k in values if k not in ("run_id", "source", "started_at")}
+    conn.execute(stmt.on_conflict_do_update(index_elements=["run_id", "source"], set_=update))
+
+
+def write_validation(
+    conn: Connection, run_id: str, source: str, batch: int, result: dict[str, Any]
+) -> None:
+    stats = result.get("statistics") or {}
+    stmt = _insert(conn, validation_results).values(
+        run_id=run_id, source=source, batch=batch, success=bool(result.get("success")),
+        evaluated=int(stats.get("evaluated_expectations") or 0), result=result,
+        created_at=datetime.now(UTC),
+    )
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["run_id", "source", "batch"],
+        set_={"success": stmt.excluded.success, "result": stmt.excluded.result,
+              "evaluated": stmt.excluded.evaluated},
+    ))

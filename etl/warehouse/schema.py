@@ -1,0 +1,138 @@
+"""The warehouse tables, as SQLAlchemy Core metadata.
+
+This is the public contract for downstream SQL analytics: keep the names. The schema
+in a database is created and changed only by the Alembic migrations in `migrations/`;
+`tests/etl/warehouse/test_migrations.py` checks that head matches this module.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("article_id", String(32), primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("canonical_url", Text, nullable=False, index=True),
+    Column("source", String(64), nullable=False, index=True),
+    Column("title", Text),
+    Column("author", Text),
+    Column("published_at", DateTime(timezone=True), index=True),
+    Column("language", String(8)),
+    Column("sitename", Text),
+    Column("description", Text),
+    Column("categories", JSON),
+    Column("tags", JSON),
+    Column("text", Text, nullable=False),
+    Column("text_sha256", String(64), nullable=False, index=True),
+    Column("word_count", Integer, nullable=False),
+    Column("title_source", String(32)),
+    Column("date_source", String(32)),
+    Column("author_source", String(32)),
+    Column("extractor_version", String(64)),
+    Column("cluster_id", String(32), index=True),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(250), nullable=False, index=True),
+)
+
+article_duplicates = Table(
+    "article_duplicates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("canonical_url", Text),
+    Column("source", String(64), nullable=False),
+    Column("duplicate_of", String(32), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # url | text | near
+    Column("similarity", Float),
+    Column("title", Text),
+    Column("published_at", DateTime(timezone=True)),
+    Column("cluster_id", String(32), index=True),
+    Column("run_id", String(250), nullable=False, index=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("run_id", "url", name="uq_article_duplicates_run_url"),
+)
+
+article_rejects = Table(
+    "article_rejects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("source", String(64), nullable=False, index=True),
+    Column("stage", String(32), nullable=False),
+    Column("reasons", JSON, nullable=False),  # names of the failed expectations
+    Column("detail", Text),
+    Column("run_id", String(250), nullable=False, index=True),
+    Column("rejected_at", DateTime(timezone=True), nullable=False),
+    # What was extracted, so a rule change can re-validate without re-fetching.
+    Column("record", JSON, nullable=False),
+    Column("title", Text),
+    Column("language", String(8)),
+    Column("word_count", Integer),
+    Column("published_at", DateTime(timezone=True)),
+    Column("resolved_run_id", String(250)),  # set when a later revalidation loaded it
+    UniqueConstraint("run_id", "url", "stage", name="uq_article_rejects_run_url_stage"),
+)
+
+article_failures = Table(
+    "article_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("source", String(64), nullable=False, index=True),
+    Column("stage", String(32), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text),
+    Column("run_id", String(250), nullable=False, index=True),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("run_id", "url", name="uq_article_failures_run_url"),
+)
+
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("run_id", String(250), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),  # running | success | source_failed
+    Column("discovered", Integer, nullable=False, default=0),
+    Column("loaded", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("not_modified", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("stage_stats", JSON),
+    Column("report_path", Text),
+)
+
+validation_results = Table(
+    "validation_results",
+    metadata,
+    Column("run_id", String(250), primary_key=True),
+    Column("source", String(64), primary_key=True),
+    Column("batch", Integer, primary_key=True),
+    Column("success", Boolean, nullable=False),
+    Column("evaluated", Integer, nullable=False),
+    Column("result", JSON, nullable=False),  # the whole Great Expectations result
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+Index("ix_article_duplicates_url", article_duplicates.c.url)
