@@ -47,8 +47,9 @@ def test_redirect_chain_301_302(server: HTTPServer, settings: HttpSettings) -> N
 
 
 def test_redirect_loop(server: HTTPServer, settings: HttpSettings) -> None:
-    server.expect_request("/a").respond_with_response(Response(status=302, headers={"Location": "/b"}))
-    server.expect_request("/b").respond_with_response(Response(status=302, headers={"Location": "/a"}))
+    for here, there in (("/a", "/b"), ("/b", "/a")):
+        server.expect_request(here).respond_with_response(
+            Response(status=302, headers={"Location": there}))
     result = Fetcher(settings).fetch(server.url_for("/a"))
     assert result.reason == "redirect_loop"
     assert result.body is None

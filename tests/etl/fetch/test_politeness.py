@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import defaultdict
@@ -36,7 +37,7 @@ def test_min_delay_per_host_while_hosts_interleave(server: HTTPServer,
     for host in ("127.0.0.1", "localhost"):
         times = sorted(starts[host])
         assert len(times) == 4
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 0.19, (host, gaps)
     # The two hosts proceed concurrently: their request streams overlap in time.
     a, b = sorted(starts["127.0.0.1"]), sorted(starts["localhost"])
@@ -84,5 +85,5 @@ def test_limiter_unit_gaps_and_independent_hosts() -> None:
         t.join()
     for host in ("a", "b"):
         times = sorted(stamps[host])
-        assert all(y - x >= 0.095 for x, y in zip(times, times[1:], strict=False))
+        assert all(y - x >= 0.095 for x, y in itertools.pairwise(times))
     assert time.monotonic() - start < 0.5  # a and b did not wait for each other
