@@ -12,6 +12,7 @@ Every chosen value records where it came from (`*_source`): "jsonld", "og", "met
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import logging
 import re
@@ -51,6 +52,21 @@ def clean_text(value: Any) -> str:
         return ""
     text = str(value).translate(_INVISIBLE)
     return _WS.sub(" ", text).strip()
+
+
+_MOJIBAKE = re.compile("[\u00c2-\u00c3\u00c5][\u0080-\u00bf\u2018-\u203a\u0152-\u0178\u02c6\u02dc]")
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8 read as cp1252/latin-1 ("fÃ¼r" -> "für") when the repair is lossless."""
+    if not _MOJIBAKE.search(text):
+        return text
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return text
 
 
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "o"})
@@ -290,17 +306,24 @@ def _jsonld_str(obj: dict[str, Any], key: str) -> str | None:
         value = _first(value)
     if isinstance(value, dict):
         value = value.get("@value") or value.get("name")
-    return clean_text(value) or None if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    # JSON-LD strings often carry HTML entities ("&#8216;", "&quot;").
+    return clean_text(html_lib.unescape(value)) or None
 
 
 def title_candidates(
     facts: PageFacts, url: str | None, extracted: dict[str, Any]
 ) -> list[tuple[str, str]]:
-    """(source, cleaned title) in priority order."""
+    """(source, cleaned title) in priority order, site-name affixes removed.
+
+    og:title leads: on news pages it is the editor-set headline more often than the <h1>
+    (which may carry a kicker) or the JSON-LD headline (sometimes an SEO variant).
+    """
     names = site_names(facts, url, extracted)
     raw: list[tuple[str, str | None]] = [
-        ("jsonld", _first(_jsonld_str(o, "headline") for o in facts.jsonld_articles)),
         ("og", _meta(facts, "og:title")),
+        ("jsonld", _first(_jsonld_str(o, "headline") for o in facts.jsonld_articles)),
         ("meta", _meta(facts, "twitter:title")),
         ("h1", facts.h1[0] if facts.h1 else None),
         ("title", facts.title_tag),
@@ -308,29 +331,65 @@ def title_candidates(
     ]
     out = []
     for source, value in raw:
-        text = clean_text(value)
+        text = repair_mojibake(clean_text(value))
         if not text:
             continue
-        out.append((source, strip_site_affixes(text, names)))
+        text = strip_site_affixes(text, names)
+        if name_key(text) in names:  # a bare site name is not a headline
+            continue
+        out.append((source, text))
     return out
+
+
+_TRAILING_SECTION = re.compile(r"^(?P<core>.+?)\s+[|\-–—]\s+(?P<tail>[^|\-–—]{1,40})$")
+
+
+def drop_unconfirmed_tail(title: str, others: list[str]) -> str:
+    """"Headline - National": drop a short trailing segment that other sources omit."""
+    match = _TRAILING_SECTION.match(title)
+    if not match or len(match.group("tail").split()) > 4:
+        return title
+    core = match.group("core")
+    if any(title_key(o) == title_key(core) for o in others):
+        return core
+    return title
+
+
+_KICKER = re.compile(r"^(?P<kicker>[^:|–—]{2,60}?)(?::\s+|\s+[-–—|]\s+)(?P<core>.+)$")
+
+
+def drop_conflicting_kicker(title: str, others: list[str]) -> str:
+    """Two sources put different kickers before the same headline: keep the headline."""
+    mine = _KICKER.match(title)
+    if not mine:
+        return title
+    kicker, core = mine.group("kicker"), mine.group("core")
+    for other in others:
+        theirs = _KICKER.match(other)
+        if not theirs or title_key(theirs.group("core")) != title_key(core):
+            continue
+        a, b = set(title_key_words(kicker)), set(title_key_words(theirs.group("kicker")))
+        if a and b and not a & b:  # disjoint kickers: neither is part of the headline
+            return core
+    return title
+
+
+def title_key_words(text: str) -> list[str]:
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
 
 
 def choose_title(
     facts: PageFacts, url: str | None, extracted: dict[str, Any]
 ) -> tuple[str | None, str]:
-    """The cleaned candidate that most sources agree on; ties go to source priority."""
+    """The first candidate in priority order, trimmed where the other sources disagree."""
     cands = title_candidates(facts, url, extracted)
     if not cands:
         return None, "none"
-    votes: dict[str, int] = {}
-    for _, text in cands:
-        votes[title_key(text)] = votes.get(title_key(text), 0) + 1
-    best_source, best_text = cands[0]
-    best_votes = votes[title_key(best_text)]
-    for source, text in cands[1:]:
-        if votes[title_key(text)] > best_votes:
-            best_source, best_text, best_votes = source, text, votes[title_key(text)]
-    return best_text, best_source
+    source, text = cands[0]
+    others = [t for s, t in cands[1:] if s != "trafilatura"]
+    text = drop_unconfirmed_tail(text, others)
+    text = drop_conflicting_kicker(text, others)
+    return text, source
 
 
 # --------------------------------------------------------------------------- date
