@@ -101,6 +101,7 @@ class PageFacts:
     times: list[tuple[str, bool]] = field(default_factory=list)  # (datetime attr, in article)
     rel_authors: list[str] = field(default_factory=list)
     bylines: list[str] = field(default_factory=list)
+    copyright_years: set[int] = field(default_factory=set)
 
 
 _ARTICLE_TYPES = {
@@ -192,6 +193,9 @@ def gather_facts(tree: Any) -> PageFacts:
         text = clean_text(el.text_content())
         if 2 < len(text) <= 120:
             facts.bylines.append(text)
+    body = tree.find(".//body")
+    if body is not None:
+        facts.copyright_years = copyright_years(body.text_content())
     return facts
 
 
@@ -454,6 +458,41 @@ def date_candidates(facts: PageFacts) -> list[tuple[str, Any]]:
     ]
 
 
+_TITLE_DATE = re.compile(r"(?:^|\s[|\-–—·•]\s)(\d{1,2})[./-](\d{1,2})[./-](\d{4})\s*$")
+
+
+def date_in_title(*titles: str | None) -> datetime | None:
+    """A trailing "| 28.04.2023" in og:title/<title>: the page stating its date (day first)."""
+    for title in titles:
+        match = _TITLE_DATE.search(clean_text(title))
+        if not match:
+            continue
+        day, month, year = (int(g) for g in match.groups())
+        if match.group(0).count("/") and day <= 12 and month <= 12:
+            continue  # 04/05/2023 is ambiguous (US month-first)
+        try:
+            return datetime(year, month, day, tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def copyright_years(tree_text: str) -> set[int]:
+    """Years that appear in copyright notices ("© 2024", "Copyright 2019-2024")."""
+    years: set[int] = set()
+    for match in _COPYRIGHT.finditer(tree_text):
+        years.update(int(y) for y in re.findall(r"\d{4}", match.group(0)))
+    return years
+
+
+_COPYRIGHT = re.compile(r"(?:©|&copy;|\(c\)|copyright)\s*(?:\d{4}\s*[-–]\s*)?\d{4}", re.I)
+
+
+def from_copyright_line(dt: datetime, years: set[int]) -> bool:
+    """htmldate falls back to 1 January of a copyright year; that is not a publication date."""
+    return dt.month == 1 and dt.day == 1 and dt.year in years
+
+
 def choose_date(
     facts: PageFacts, extracted: dict[str, Any], fetched_at: datetime | None
 ) -> tuple[datetime | None, str]:
@@ -461,8 +500,11 @@ def choose_date(
         dt = parse_date(value)
         if plausible(dt, fetched_at):
             return dt, source
-    dt = parse_date(extracted.get("date"))
+    dt = date_in_title(_meta(facts, "og:title"), facts.title_tag)
     if plausible(dt, fetched_at):
+        return dt, "title"
+    dt = parse_date(extracted.get("date"))
+    if plausible(dt, fetched_at) and not from_copyright_line(dt, facts.copyright_years):
         return dt, "htmldate"
     return None, "none"
 
