@@ -37,7 +37,8 @@ def _print_summary(summary: RunSummary, out=sys.stdout) -> None:
     print(f"{'TOTAL':<20}" + "".join(f"{totals.get(c, 0):>14}" for c in columns), file=out)
 
 
-def _print_rows(warehouse: Warehouse, run_id: str, limit: int = 5, out=sys.stdout) -> None:
+def print_rows(warehouse: Warehouse, limit: int = 5, out=sys.stdout) -> None:
+    """A few of the latest loaded rows, so a user sees what landed."""
     query = text(
         "SELECT source, language, word_count, title FROM articles "
         "ORDER BY ingested_at DESC, article_id LIMIT :limit"
@@ -59,7 +60,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_summary(summary)
-        _print_rows(warehouse, summary.run_id)
+        print_rows(warehouse)
     return 0
 
 
@@ -73,7 +74,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from etl.report import print_report
 
-    return print_report(Warehouse(args.warehouse), args.run_id)
+    warehouse = Warehouse(args.warehouse)
+    code = print_report(warehouse, args.run_id)
+    if code == 0 and args.rows:
+        print_rows(warehouse, args.rows)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="a run's accounting and top reject reasons per source")
     p.add_argument("run_id", nargs="?", help="default: the latest run")
     p.add_argument("--warehouse")
+    p.add_argument("--rows", type=int, default=0, help="also print the N latest articles")
     p.set_defaults(func=cmd_report)
     return parser
 
