@@ -102,6 +102,8 @@ class PageFacts:
     rel_authors: list[str] = field(default_factory=list)
     bylines: list[str] = field(default_factory=list)
     copyright_years: set[int] = field(default_factory=set)
+    labeled_authors: list[str] = field(default_factory=list)  # "Autor: X", "<b>By</b> X"
+    signatures: list[str] = field(default_factory=list)  # "<p><strong>X Y</strong></p>"
 
 
 _ARTICLE_TYPES = {
@@ -150,7 +152,7 @@ def parse_html(html: str) -> Any:
     return lxml_html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
 
 
-_BYLINE_CLASS = re.compile(r"byline|author|autor|verfasser|writer|reporter|credit", re.I)
+_BYLINE_CLASS = re.compile(r"byline|author|autor|verfasser|writer|reporter", re.I)
 
 
 def gather_facts(tree: Any) -> PageFacts:
@@ -180,10 +182,13 @@ def gather_facts(tree: Any) -> PageFacts:
         value = el.get("datetime") or ""
         in_article = bool(el.xpath("ancestor::article or ancestor::header or ancestor::main"))
         facts.times.append((value.strip() or clean_text(el.text_content()), in_article))
-    for el in tree.xpath("//a[@rel='author'] | //link[@rel='author']"):
+    for el in tree.xpath("//a[@rel='author'] | //*[@itemprop='author']"):
         text = clean_text(el.text_content())
         if text:
             facts.rel_authors.append(text)
+    facts.rel_authors.extend(_author_links(tree))
+    facts.labeled_authors = list(_labeled_authors(tree))
+    facts.signatures = list(_signatures(tree))
     for el in tree.xpath("//*[@class or @id]"):
         if el.tag in ("body", "html", "script", "style", "meta", "link", "img", "svg"):
             continue
@@ -197,6 +202,59 @@ def gather_facts(tree: Any) -> PageFacts:
     if body is not None:
         facts.copyright_years = copyright_years(body.text_content())
     return facts
+
+
+_AUTHOR_HREF = re.compile(
+    r"/(?:authors?|autor(?:en|in)?|auteurs?|autore?s?|journalists?|writers?|reporters?|"
+    r"columnists?|staff)/[^/?#]+", re.I)
+
+
+def _author_links(tree: Any) -> list[str]:
+    """Links to an author page ("/autoren/name/max-kolter"): the first group of siblings."""
+    links = [a for a in tree.iterfind(".//a[@href]") if _AUTHOR_HREF.search(a.get("href", ""))]
+    links = [a for a in links if 2 < len(clean_text(a.text_content())) <= 60]
+    if not links:
+        return []
+    parent = links[0].getparent()
+    return [clean_text(a.text_content()) for a in links if a.getparent() is parent][:4]
+
+
+_AUTHOR_LABELS = {"autor", "autorin", "autorin/autor", "autor/autorin", "autoren", "author",
+                  "authors", "by", "von", "text", "auteur", "autore", "autor/a", "escrito por",
+                  "written by", "reporter", "redakteur", "redakteurin"}
+
+
+def _labeled_authors(tree: Any) -> Iterator[str]:
+    """A label element ("<strong>Autor</strong>") followed by the name in the same block."""
+    for el in tree.xpath("//strong|//b|//dt|//th|//span|//label"):
+        label = clean_text(el.text_content()).rstrip(":").casefold()
+        if label not in _AUTHOR_LABELS:
+            continue
+        parent = el.getparent()
+        if parent is None:
+            continue
+        rest = clean_text(parent.text_content())
+        rest = rest[rest.casefold().find(label) + len(label):].lstrip(": ")
+        if 2 < len(rest) <= 80:
+            yield rest
+
+
+_SIGNATURE_TAGS = ("strong", "b", "em", "i")
+
+
+def _signatures(tree: Any) -> Iterator[str]:
+    """A paragraph that is only an emphasised short name: the closing author signature."""
+    for p in tree.iterfind(".//p"):
+        children = list(p)
+        if len(children) != 1 or children[0].tag not in _SIGNATURE_TAGS:
+            continue
+        if p.getnext() is not None and p.getnext().tag == "p":
+            continue  # a bold line followed by more paragraphs is a subheading
+        if clean_text(p.text) or clean_text(children[0].tail):
+            continue
+        text = clean_text(p.text_content())
+        if 3 < len(text) <= 40 and 1 <= len(text.split()) <= 4 and not re.search(r"[.!?:\d]", text):
+            yield text
 
 
 def _first(values: Iterable[Any]) -> Any:
@@ -571,28 +629,78 @@ def _jsonld_authors(obj: dict[str, Any]) -> list[str]:
     return names
 
 
+_AUTHOR_META_FIRST = ("author", "article:author", "parsely-author", "sailthru.author",
+                      "dc.creator", "dcterms.creator", "byl")
+
+
+def _meta_authors(facts: PageFacts) -> list[str]:
+    """meta author values: the standard names first, then any other "*author*" name.
+
+    twitter:creator is left out: it holds @handles, not names.
+    """
+    keys = [k for k in _AUTHOR_META_FIRST if k in facts.meta]
+    keys += sorted(k for k in facts.meta if "author" in k and k not in keys
+                   and not k.startswith("twitter:"))
+    values: list[str] = []
+    for key in keys:
+        for value in facts.meta[key][:1]:
+            if not _URLISH.search(value) and not value.strip().isdigit():
+                values.append(value)
+        if values:
+            break
+    return values
+
+
 def author_candidates(facts: PageFacts, extracted: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(source, raw author strings) in priority order."""
     return [
         *(("jsonld", _jsonld_authors(o)) for o in facts.jsonld_articles),
-        ("meta", [v for k in ("author", "article:author", "parsely-author", "sailthru.author",
-                              "dc.creator", "dcterms.creator", "byl", "twitter:creator")
-                  for v in facts.meta.get(k, [])[:1]]),
+        ("meta", _meta_authors(facts)),
         ("byline", facts.rel_authors[:3]),
+        ("byline", facts.labeled_authors[:1]),
         ("trafilatura", [extracted.get("author") or ""]),
         ("byline", facts.bylines[:1]),
+        ("byline", facts.signatures[-1:]),
     ]
 
 
-def choose_author(facts: PageFacts, extracted: dict[str, Any]) -> tuple[str | None, str]:
+# Photo and wire credits are not bylines.
+_CREDIT = re.compile(r"^\s*(?:foto|fotos|photo|photos|bild|bilder|image|quelle|source|grafik|"
+                     r"video|illustration|credit)s?\s*:", re.I)
+
+
+def _names_from(source: str, values: list[str]) -> list[str]:
+    names: list[str] = []
+    for value in values:
+        value = repair_mojibake(clean_text(html_lib.unescape(value)))
+        if (_URLISH.search(value) and source != "jsonld") or _CREDIT.match(value):
+            continue
+        parts = [clean_author(value)] if source == "jsonld" else split_authors(value)
+        for name in parts:
+            if plausible_author(name) and name not in names:
+                names.append(name)
+    return names
+
+
+def choose_author(
+    facts: PageFacts, extracted: dict[str, Any], names_of_site: set[str] | None = None
+) -> tuple[str | None, str]:
+    """First source naming a person; a source naming only the site itself is a fallback.
+
+    Publishers often put their own name in JSON-LD/meta author while the byline names the
+    journalist; but when nothing else names anyone, the organisation is the author.
+    """
+    site = names_of_site or set()
+    fallback: tuple[str | None, str] = (None, "none")
     for source, values in author_candidates(facts, extracted):
-        names: list[str] = []
-        for value in values:
-            for name in split_authors(value) if source != "jsonld" else [clean_author(value)]:
-                if plausible_author(name) and name not in names:
-                    names.append(name)
-        if names:
+        names = _names_from(source, values)
+        if not names:
+            continue
+        if any(not _is_site_segment(n, site) for n in names):
             return "; ".join(names), source
-    return None, "none"
+        if fallback[0] is None:
+            fallback = ("; ".join(names), source)
+    return fallback
 
 
 # --------------------------------------------------------------------------- entry point
@@ -627,7 +735,7 @@ def refine_metadata(
         facts = gather_facts(parse_html(html))
         title, title_source = choose_title(facts, url, extracted)
         published_at, date_source = choose_date(facts, extracted, fetched_at)
-        author, author_source = choose_author(facts, extracted)
+        author, author_source = choose_author(facts, extracted, site_names(facts, url, extracted))
         return RefinedMetadata(title, title_source, published_at, date_source,
                                author, author_source)
     except Exception:  # never let metadata polish fail an article
