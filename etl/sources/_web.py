@@ -175,11 +175,11 @@ def strip_doctype(data: bytes) -> bytes:
     return data
 
 
-def safe_xml_parser() -> etree.XMLParser:
+def safe_xml_parser(recover: bool = False) -> etree.XMLParser:
     """lxml parser that neither expands entities nor touches the network or DTDs."""
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
                            load_dtd=False, dtd_validation=False, remove_comments=True,
-                           remove_pis=True)
+                           remove_pis=True, recover=recover)
 
 
 def local_name(tag: object) -> str:

@@ -156,7 +156,7 @@ def test_autodiscover_helper_resolves_and_dedupes() -> None:
 
 def test_homepage_without_feed_fails(server: HTTPServer, settings: HttpSettings) -> None:
     url = _serve(server, "/", "<html><head></head><body>hi</body></html>", "text/html")
-    with pytest.raises(SourceError, match="feedsrc.*advertises no feed"):
+    with pytest.raises(SourceError, match=r"feedsrc.*advertises no feed"):
         list(discover_feed(_source(url), Fetcher(settings)))
 
 
@@ -172,7 +172,7 @@ def test_unreachable_feed_fails_naming_source(server: HTTPServer,
                                   '{"not": "a feed"}'])
 def test_not_a_feed_fails(server: HTTPServer, settings: HttpSettings, body: str) -> None:
     url = _serve(server, "/x", body, "text/plain")
-    with pytest.raises(SourceError, match="feedsrc.*not a feed"):
+    with pytest.raises(SourceError, match=r"feedsrc.*not a feed"):
         list(discover_feed(_source(url), Fetcher(settings)))
 
 
