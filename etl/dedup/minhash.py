@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -115,35 +116,53 @@ _NO_SPACE_RANGES = (
 
 
 @lru_cache(maxsize=1)
-def _marks() -> tuple[frozenset[str], re.Pattern[str]]:
-    """Combining marks (Mn/Mc/Me) and a word regex that keeps them inside words.
+def _mark_table() -> np.ndarray:
+    """Boolean lookup by code point: is it a combining mark (Mn/Mc/Me)?
 
     Python's ``\\w`` excludes combining marks, which would split Hindi, Thai or Hebrew words
-    apart. Built once from unicodedata (planes 0–1 plus variation selectors; ~20 ms).
+    (and words followed by an emoji variation selector) apart. Built once from unicodedata
+    (planes 0–1 plus variation selectors; ~20 ms).
     """
-    marks = frozenset(
-        chr(cp)
-        for cp in [*range(0x20000), *range(0xE0100, 0xE01F0)]
-        if unicodedata.category(chr(cp)).startswith("M")
-    )
-    body = "".join(re.escape(c) for c in sorted(marks))
-    return marks, re.compile(rf"[\w{body}]+")
+    table = np.zeros(sys.maxunicode + 1, dtype=bool)
+    for cp in [*range(0x20000), *range(0xE0100, 0xE01F0)]:
+        if unicodedata.category(chr(cp))[0] == "M":
+            table[cp] = True
+    table.setflags(write=False)
+    return table
 
 
 _SIMPLE_WORD_RE = re.compile(r"[^\W_]+")  # letters and digits; underscore is punctuation
 _SPLIT_RE = re.compile(rf"[{_NO_SPACE_RANGES}]|[^{_NO_SPACE_RANGES}]+")
 _NO_SPACE_RE = re.compile(rf"[{_NO_SPACE_RANGES}]")
+_LETTER = np.uint32(ord("a"))
+
+
+def _words(folded: str) -> list[str]:
+    """Maximal runs of letters, digits and combining marks."""
+    if folded.isascii():
+        return _SIMPLE_WORD_RE.findall(folded)
+    # Vectorised: find marks by code point, stand a letter in for them (same length, so
+    # match spans are valid in the original), and slice the words out of the original.
+    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    is_mark = _mark_table()[codes]
+    if not is_mark.any():
+        return _SIMPLE_WORD_RE.findall(folded)
+    masked = np.where(is_mark, _LETTER, codes).astype("<u4").tobytes().decode("utf-32-le")
+    words = []
+    for m in _SIMPLE_WORD_RE.finditer(masked):
+        start, end = m.span()
+        while start < end and is_mark[start]:  # a mark after a symbol (e.g. emoji VS16)
+            start += 1
+        if start < end:
+            words.append(folded[start:end])
+    return words
 
 
 def _normalise_once(text: str) -> str:
     # NFKC folds full-width forms, ligatures and superscripts; casefold is the Unicode-aware
     # lower() (ß → ss); a second NFKC recomposes what casefold may have decomposed.
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    marks, word_re = _marks()
-    if folded.isascii() or marks.isdisjoint(folded):
-        # Fast path (most text): the big mark-aware class costs ~5x more per character.
-        return " ".join(_SIMPLE_WORD_RE.findall(folded))
-    return " ".join(word_re.findall(folded.replace("_", " ")))
+    return " ".join(_words(folded))
 
 
 def _is_fixed_point(text: str) -> bool:
@@ -174,8 +193,11 @@ def normalise_text(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Tokens of the normalised text; characters of no-space scripts are single tokens."""
+    normalised = normalise_text(text)
+    if not _NO_SPACE_RE.search(normalised):
+        return normalised.split()
     out: list[str] = []
-    for word in normalise_text(text).split():
+    for word in normalised.split():
         if _NO_SPACE_RE.search(word):
             out.extend(_SPLIT_RE.findall(word))
         else:

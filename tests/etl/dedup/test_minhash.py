@@ -129,6 +129,9 @@ def test_cjk_is_tokenised_per_character() -> None:
 
 def test_combining_marks_do_not_split_words() -> None:
     assert tokens("हिन्दी भाषा") == ["हिन्दी", "भाषा"]
+    assert tokens("สวัสดีครับ") == list("สวัสดีครับ")  # Thai: no spaces, per character
+    # A mark that follows a symbol (emoji variation selector) does not start a word.
+    assert tokens("I ❤️love it") == ["i", "love", "it"]
 
 
 def test_shingles_are_stable_order_sensitive_64bit_ints() -> None:
