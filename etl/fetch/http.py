@@ -210,13 +210,13 @@ def _retry_after(value: str | None) -> float | None:
 
 def _is_dns_error(exc: BaseException) -> bool:
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(10):  # walk the wrapped-exception chain (bounded: chains can cycle)
+        if seen is None:
+            break
         if isinstance(seen, urllib3.exceptions.NameResolutionError):
             return True
         seen = seen.__cause__ or seen.__context__ or (
             seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
-        if seen is exc:
-            break
     text = str(exc)
     return "NameResolutionError" in text or "Name or service not known" in text
 
