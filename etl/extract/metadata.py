@@ -588,13 +588,22 @@ _URLISH = re.compile(r"https?://|www\.|\.(?:com|de|org|net)\b", re.I)
 _DATEISH = re.compile(r"\d{1,2}[./:]\d{1,2}|\d{4}")
 
 
+_PAREN = re.compile(r"\s*\([^)]{0,40}\)")
+_SLUG = re.compile(r"^[a-z]+(?:-[a-z]+)+$")
+_JSONLD_SPLIT = re.compile(r"\s*(?:;|&|\band\b|\bund\b)\s*", re.I)
+
+
 def clean_author(value: str) -> str:
-    """One author name without "By", roles, e-mail addresses or trailing punctuation."""
+    """One author name without "By", roles, e-mail, "(abc)" initials or trailing punctuation."""
     text = clean_text(value)
     text = _EMAIL.sub("", text)
     text = _BY_PREFIX.sub("", text)
     text = _ROLE.sub("", text)
-    return text.strip(" ,;:-–—|·")
+    text = _PAREN.sub("", text)
+    text = text.strip(" ,;:-–—|·")
+    if _SLUG.match(text):  # "chuck-ross": a URL slug where a name was expected
+        text = " ".join(part.capitalize() for part in text.split("-"))
+    return text
 
 
 def split_authors(value: str) -> list[str]:
@@ -675,7 +684,9 @@ def _names_from(source: str, values: list[str]) -> list[str]:
         value = repair_mojibake(clean_text(html_lib.unescape(value)))
         if (_URLISH.search(value) and source != "jsonld") or _CREDIT.match(value):
             continue
-        parts = [clean_author(value)] if source == "jsonld" else split_authors(value)
+        # JSON-LD names may hold commas ("AFP, Manila"); split only on unambiguous joiners.
+        parts = ([clean_author(p) for p in _JSONLD_SPLIT.split(value)] if source == "jsonld"
+                 else split_authors(value))
         for name in parts:
             if plausible_author(name) and name not in names:
                 names.append(name)
