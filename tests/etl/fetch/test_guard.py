@@ -6,6 +6,9 @@ import socket
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
@@ -122,3 +125,12 @@ def test_fetcher_dns_failure(settings: HttpSettings, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(socket, "getaddrinfo", fail)
     assert Fetcher(settings).fetch("http://news.example/").reason == "dns"
+
+
+@settings_(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_guard_never_raises_on_arbitrary_text(text: str) -> None:
+    guard = UrlGuard(resolver=resolver({"news.example": ["93.184.216.34"]}))
+    for candidate in (text, "http://" + text, "https://news.example/" + text):
+        error = guard.check(candidate)
+        assert error is None or error.reason in ("bad_url", "dns", "blocked_address")
