@@ -310,6 +310,8 @@ def site_names(facts: PageFacts, url: str | None, extracted: dict[str, Any]) -> 
     return names
 
 
+_GENERIC_SITE_WORDS = {"news", "online", "digital", "de", "com", "net", "org", "at", "ch",
+                       "nachrichten", "noticias", "actualites", "tv", "radio", "today"}
 _DATE_SEGMENT = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
@@ -323,7 +325,11 @@ def _is_site_segment(segment: str, names: set[str]) -> bool:
         if key == name:
             return True
         # "The Times of India" vs "timesofindia"; "Golem.de" vs "golem"; "MDR.DE" vs "mdrde"
-        if len(name) >= 4 and (key.startswith(name) or key.endswith(name)) and len(key) <= len(name) + 8:
+        near = key.startswith(name) or key.endswith(name)
+        if len(name) >= 4 and near and len(key) <= len(name) + 8:
+            return True
+        # "CBC News" vs "cbc": a short name plus a generic word
+        if len(name) >= 2 and key.startswith(name) and key[len(name):] in _GENERIC_SITE_WORDS:
             return True
         if len(key) >= 4 and key in name:
             return True
