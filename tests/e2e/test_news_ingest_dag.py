@@ -1,0 +1,43 @@
+"""news_ingest through real Airflow (`airflow dags test`), loading into PostgreSQL via the
+`warehouse_default` connection, twice: the second run must load nothing new."""
+
+import json
+import sqlite3
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from etl.warehouse.schema import articles, ingest_runs
+
+from .conftest import airflow, airflow_env
+
+pytestmark = pytest.mark.slow
+
+
+def test_news_ingest_runs_through_airflow_into_the_warehouse(airflow_home, pg_database):
+    conn_uri = pg_database.replace("postgresql+psycopg://", "postgresql://")
+    env = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=conn_uri)
+    airflow(env, "dags", "test", "news_ingest")
+    engine = create_engine(pg_database)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(articles)).scalar() == 5
+        runs = conn.execute(select(ingest_runs)).mappings().all()
+    assert {r["source"] for r in runs} == {"1scandal", "newsroom-samples"}
+    assert all(r["run_id"].startswith("manual__") for r in runs)
+    assert sum(r["loaded"] for r in runs) == 5
+
+    airflow(env, "dags", "test", "news_ingest", "-c", json.dumps({"sources": ["1scandal"]}))
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(articles)).scalar() == 5
+        latest = conn.execute(select(ingest_runs).order_by(ingest_runs.c.started_at.desc())
+                              ).mappings().first()
+    assert latest["source"] == "1scandal" and latest["loaded"] == 0
+    assert latest["not_modified"] == 1
+    engine.dispose()
+
+    # The final task published the Asset with the run's counts.
+    db = sqlite3.connect(airflow_home / "airflow.db")
+    extras = [json.loads(e) for (e,) in db.execute(
+        "SELECT ae.extra FROM asset_event ae JOIN asset a ON a.id = ae.asset_id "
+        "WHERE a.name = 'news_articles' ORDER BY ae.id")]
+    assert [e["loaded"] for e in extras] == [5, 0]
