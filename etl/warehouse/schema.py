@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
@@ -136,3 +137,30 @@ validation_results = Table(
 )
 
 Index("ix_article_duplicates_url", article_duplicates.c.url)
+
+# Summaries refreshed by the news_analytics DAG (etl.analytics.refresh_summaries): the
+# same names and columns on both databases. On PostgreSQL they are materialized views
+# (so not tables: the migration test leaves them out there); on SQLite, plain tables.
+SUMMARY_INFO = {"summary": "materialized view on PostgreSQL, table on SQLite"}
+
+mv_daily_articles = Table(
+    "mv_daily_articles",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("language", String(8)),
+    Column("articles", Integer, nullable=False),
+    info=SUMMARY_INFO,
+)
+
+mv_source_health = Table(
+    "mv_source_health",
+    metadata,
+    Column("source", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    *(Column(c, Integer, nullable=False) for c in (
+        "discovered", "loaded", "duplicates", "rejected", "failed", "not_modified")),
+    Column("reject_rate", Float),
+    Column("duplicate_rate", Float),
+    info=SUMMARY_INFO,
+)
