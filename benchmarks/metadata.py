@@ -89,6 +89,11 @@ def parse_dt(value: Any) -> datetime | None:
             return None
 
 
+def as_utc(dt: datetime | None) -> datetime | None:
+    """The warehouse stores naive UTC timestamps."""
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
 def authors_of(truth: dict[str, Any]) -> list[str]:
     """`authors` is a list, or a Python-list string like "['A B']"."""
     value = truth.get("authors")
@@ -163,9 +168,10 @@ def extract_via_cli(root: Path, truth: dict[str, dict[str, Any]]) -> dict[str, d
         pages.mkdir()
         by_url: dict[str, str] = {}
         for page_id in truth:
-            path = (pages / f"{page_id}.html").resolve()
+            path = pages / f"{page_id}.html"
             path.write_bytes(read_raw(root, page_id))
-            by_url[f"file://{path}"] = page_id
+            by_url[f"file://{path.absolute()}"] = page_id
+            by_url[f"file://{path.resolve()}"] = page_id
         sources = tmp_path / "sources.yml"
         sources.write_text(
             "sources:\n"
@@ -195,7 +201,7 @@ def extract_via_cli(root: Path, truth: dict[str, dict[str, Any]]) -> dict[str, d
         if page_id is None:
             continue
         preds[page_id] = {
-            "text": text, "title": title, "author": author, "date": parse_dt(published_at),
+            "text": text, "title": title, "author": author, "date": as_utc(parse_dt(published_at)),
         }
     return preds
 

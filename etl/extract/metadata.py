@@ -102,6 +102,7 @@ class PageFacts:
     rel_authors: list[str] = field(default_factory=list)
     bylines: list[str] = field(default_factory=list)
     copyright_years: set[int] = field(default_factory=set)
+    canonical_url: str | None = None
     labeled_authors: list[str] = field(default_factory=list)  # "Autor: X", "<b>By</b> X"
     signatures: list[str] = field(default_factory=list)  # "<p><strong>X Y</strong></p>"
 
@@ -175,6 +176,8 @@ def gather_facts(tree: Any) -> PageFacts:
         for prop in (el.get("itemprop") or "").split():
             facts.itemprop.setdefault(prop.lower(), []).append(clean_text(value))
     facts.h1 = [t for t in (clean_text(h.text_content()) for h in tree.iterfind(".//h1")) if t]
+    canonical = tree.xpath("//link[@rel='canonical']/@href")
+    facts.canonical_url = (canonical[0] if canonical else None) or _meta(facts, "og:url")
     title_el = tree.find(".//title")
     if title_el is not None:
         facts.title_tag = clean_text(title_el.text_content())
@@ -300,6 +303,8 @@ def site_names(facts: PageFacts, url: str | None, extracted: dict[str, Any]) -> 
         if len(key) >= 2:
             names.add(key)
     host = urlsplit(url or "").hostname or ""
+    if not host:  # a local file: the page's own canonical URL names the site
+        host = urlsplit(facts.canonical_url or "").hostname or ""
     if host:
         labels = [p for p in host.lower().split(".") if p not in ("www", "m", "amp")]
         if labels:

@@ -255,3 +255,11 @@ def test_trafilatura_options_are_plain_kwargs():
     doc = bare_extraction(html, with_metadata=True, **TRAFILATURA_OPTIONS)
     assert doc is not None
     assert TRAFILATURA_OPTIONS.get("deduplicate") is False
+
+
+def test_site_name_from_canonical_url_for_local_files():
+    html = page('<link rel="canonical" href="https://www.lto.de/recht/x">'
+                '<meta name="author" content="LTO">',
+                '<p>von <a href="/autoren/name/max-kolter">Dr. Max Kolter</a></p>')
+    meta = refine(html, url="file:///tmp/pages/1.html")
+    assert meta.author == "Dr. Max Kolter"
