@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from etl.records import OUTCOME_COLUMNS, Article, Dropped, Outcome
+from etl.warehouse.bulk import copy_merge
 from etl.warehouse.schema import (
     article_duplicates,
     article_failures,
@@ -95,7 +96,12 @@ def write_batch(
 ) -> int:
     """Insert one batch's articles and outcome records. Returns the number of new articles."""
     now = datetime.now(UTC)
-    new = insert_ignore(conn, articles, [article_row(a, run_id, now) for a in loaded])
+    rows = [article_row(a, run_id, now) for a in loaded]
+    if conn.dialect.name == "postgresql":
+        # COPY into a staging table + one merge: same result, several times faster.
+        new = copy_merge(conn, articles, rows, conflict_column="url")
+    else:
+        new = insert_ignore(conn, articles, rows)
     duplicates, rejects, failures = [], [], []
     for drop in dropped:
         a = drop.article

@@ -1,0 +1,171 @@
+"""Warehouse analytics: summary refresh, the reject-rate alarm, full-text search.
+
+Plain functions on an etl `Warehouse`, so the news_analytics DAG stays thin and the
+logic is tested without Airflow, on SQLite and PostgreSQL alike. The views they read
+(daily_articles, source_health, reject_reasons) are created by migration 0002, the
+summaries (mv_daily_articles, mv_source_health) by migration 0003.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, func, select, text
+
+from etl.warehouse import Warehouse
+from etl.warehouse.schema import (
+    article_rejects,
+    ingest_runs,
+    mv_daily_articles,
+    mv_source_health,
+)
+
+log = logging.getLogger(__name__)
+
+# Summary relation → the view it snapshots.
+SUMMARIES: dict[Table, str] = {
+    mv_daily_articles: "daily_articles",
+    mv_source_health: "source_health",
+}
+
+DEFAULT_REJECT_THRESHOLD = 0.5
+DEFAULT_MIN_ITEMS = 20
+DEFAULT_WINDOW = timedelta(days=7)
+
+
+def refresh_summaries(warehouse: Warehouse) -> dict[str, int]:
+    """Rebuild every summary from its view; returns the row count of each.
+
+    PostgreSQL: REFRESH MATERIALIZED VIEW CONCURRENTLY (readers are never blocked).
+    SQLite: DELETE + INSERT … SELECT in one transaction (readers see old or new rows).
+    """
+    warehouse.ensure_schema()
+    counts: dict[str, int] = {}
+    with warehouse.begin() as conn:
+        for table, view in SUMMARIES.items():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {table.name}")
+            else:
+                columns = ", ".join(c.name for c in table.columns)
+                conn.exec_driver_sql(f"DELETE FROM {table.name}")
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {view}")
+            counts[table.name] = conn.execute(
+                select(func.count()).select_from(table)).scalar_one()
+    log.info("refreshed summaries: %s", counts)
+    return counts
+
+
+@dataclass(frozen=True)
+class RejectAlert:
+    """A source whose latest run rejected more than the threshold allows."""
+
+    source: str
+    run_id: str
+    processed: int  # loaded + duplicates + rejected + failed
+    rejected: int
+    reject_rate: float
+    threshold: float
+    baseline_rate: float | None  # over the source's earlier runs in the window, if any
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        baseline = ("no earlier run" if self.baseline_rate is None
+                    else f"baseline {self.baseline_rate:.0%}")
+        reasons = ", ".join(f"{r} ×{n}" for r, n in self.top_reasons) or "no reasons recorded"
+        return (f"{self.source}: {self.rejected}/{self.processed} rejected "
+                f"({self.reject_rate:.0%} > {self.threshold:.0%}; {baseline}) in run "
+                f"{self.run_id}; top reasons: {reasons}")
+
+
+def _processed(row: Any) -> int:
+    return row.loaded + row.duplicates + row.rejected + row.failed
+
+
+def check_reject_rates(
+    warehouse: Warehouse,
+    threshold: float = DEFAULT_REJECT_THRESHOLD,
+    window: timedelta = DEFAULT_WINDOW,
+    min_items: int = DEFAULT_MIN_ITEMS,
+    now: datetime | None = None,
+) -> list[RejectAlert]:
+    """Alerts for sources whose latest run (within `window`) rejected > `threshold`.
+
+    A source's latest run is judged only when it processed at least `min_items` items
+    (three rejects out of four is noise, not a layout change). Runs older than `window`
+    are ignored, so a source that stopped being ingested does not alarm forever. The
+    earlier runs in the window give the baseline shown in the alert.
+    """
+    warehouse.ensure_schema()
+    since = (now or datetime.now(UTC)) - window
+    with warehouse.engine.connect() as conn:
+        runs = conn.execute(
+            select(ingest_runs.c.run_id, ingest_runs.c.source, ingest_runs.c.started_at,
+                   ingest_runs.c.loaded, ingest_runs.c.duplicates, ingest_runs.c.rejected,
+                   ingest_runs.c.failed)
+            .where(ingest_runs.c.started_at >= since, ingest_runs.c.status != "running")
+            .order_by(ingest_runs.c.source, ingest_runs.c.started_at, ingest_runs.c.run_id)
+        ).all()
+        by_source: dict[str, list[Any]] = {}
+        for run in runs:
+            by_source.setdefault(run.source, []).append(run)
+        alerts = []
+        for source, source_runs in sorted(by_source.items()):
+            *earlier, latest = source_runs
+            processed = _processed(latest)
+            if processed < min_items:
+                continue
+            rate = latest.rejected / processed
+            if rate <= threshold:
+                continue
+            earlier_processed = sum(_processed(r) for r in earlier)
+            baseline = (sum(r.rejected for r in earlier) / earlier_processed
+                        if earlier_processed else None)
+            reasons: Counter[str] = Counter()
+            for (value,) in conn.execute(
+                select(article_rejects.c.reasons).where(
+                    article_rejects.c.run_id == latest.run_id,
+                    article_rejects.c.source == source)
+            ):
+                reasons.update(value if isinstance(value, list) else json.loads(value))
+            alerts.append(RejectAlert(
+                source=source, run_id=latest.run_id, processed=processed,
+                rejected=latest.rejected, reject_rate=rate, threshold=threshold,
+                baseline_rate=baseline, top_reasons=reasons.most_common(3)))
+    for alert in alerts:
+        log.warning("reject-rate alert: %s", alert)
+    return alerts
+
+
+# Every article in `language` matching `terms` (web-search syntax: words, "phrases", -not,
+# or) published in the last `days` days. The WHERE clause repeats the indexed expression
+# of ix_articles_fts exactly, which is what lets PostgreSQL use the GIN index.
+FTS_QUERY = """
+SELECT article_id, published_at, source, title,
+       ts_rank(to_tsvector(news_ts_config(language), COALESCE(title, '') || ' ' || text),
+               websearch_to_tsquery(news_ts_config(:language), :terms)) AS rank
+FROM articles
+WHERE to_tsvector(news_ts_config(language), COALESCE(title, '') || ' ' || text)
+      @@ websearch_to_tsquery(news_ts_config(:language), :terms)
+  AND language = :language
+  AND published_at >= now() - make_interval(days => :days)
+ORDER BY rank DESC, published_at DESC
+LIMIT :limit
+"""
+
+
+def search_articles(
+    warehouse: Warehouse, terms: str, language: str, days: int = 7, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Language-aware full-text search (PostgreSQL only: SQLite has no stemmers here)."""
+    if warehouse.dialect != "postgresql":
+        raise NotImplementedError("full-text search needs the PostgreSQL warehouse")
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(text(FTS_QUERY), {"terms": terms, "language": language,
+                                              "days": days, "limit": limit})
+        return [dict(r) for r in rows.mappings()]
