@@ -53,7 +53,8 @@ def print_rows(warehouse: Warehouse, limit: int = 5, out=sys.stdout) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     sources = load_sources(args.sources)
     warehouse = Warehouse(args.warehouse)
-    options = RunOptions(batch_size=args.batch_size, max_items=args.limit)
+    options = RunOptions(batch_size=args.batch_size, max_items=args.limit,
+                         workers=args.workers, extract_timeout_s=args.extract_timeout)
     summary = ingest(sources, warehouse, names=args.source or None, run_id=args.run_id,
                      options=options)
     if args.json:
@@ -93,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", help="only this source (repeatable)")
     p.add_argument("--limit", type=int, help="at most N items per source")
     p.add_argument("--batch-size", type=int, default=200)
+    p.add_argument("--workers", type=int, default=0,
+                   help="extraction processes (default 0 = one per core; 1 = inline)")
+    p.add_argument("--extract-timeout", type=float, default=60.0,
+                   help="seconds one document may take to extract (default 60)")
     p.add_argument("--run-id", help="run id (default: cli__<timestamp>)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_ingest)

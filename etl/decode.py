@@ -16,6 +16,19 @@ _ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
             "us-ascii": "cp1252", "ascii": "cp1252", "iso8859-1": "cp1252"}
 
 
+_SINGLE_BYTE = {"cp1252", "iso8859-1", "iso8859-15", "latin-1", "ascii"}
+
+
+def _is_utf8_with_non_ascii(raw: bytes) -> bool:
+    if raw.isascii():
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class DecodeError(ValueError):
     """The bytes are not text in any encoding we can determine (binary content)."""
 
@@ -57,6 +70,10 @@ def decode_html(raw: bytes, header_charset: str | None = None) -> str:
         raise DecodeError("binary content (NUL bytes)")
     for label in (header_charset, sniff_declared_charset(raw)):
         codec = _codec(label)
+        if codec and codec in _SINGLE_BYTE and _is_utf8_with_non_ascii(raw):
+            # Pages that declare Latin-1 but are UTF-8 are common (templates copied from
+            # older sites); valid multi-byte UTF-8 sequences almost never occur by chance.
+            return raw.decode("utf-8")
         if codec:
             try:
                 return raw.decode(codec)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from etl.decode import DecodeError, decode_html
+from etl.extract.pool import PoolSettings
 from etl.records import Article, Outcome, Stage
 
 _WORD_RE = re.compile(r"\w+")
@@ -143,19 +144,43 @@ def extract_html(article: Article, html: str, boilerplate=()) -> bool:
 
 
 class ExtractStage(Stage):
-    """Decode and extract each item; unreadable or empty items are recorded as failed."""
+    """Decode and extract each item; unreadable or empty items are recorded as failed.
+
+    With `workers` > 1 the documents are extracted in a process pool (etl.extract.pool),
+    with a hard per-document time limit; otherwise inline, in this process.
+    """
 
     name = "extract"
 
-    def __init__(self, sink, boilerplate_by_source: dict[str, tuple[re.Pattern[str], ...]]):
+    def __init__(self, sink, boilerplate_by_source: dict[str, tuple[re.Pattern[str], ...]],
+                 pool: PoolSettings | None = None):
         super().__init__(sink)
         self.boilerplate_by_source = boilerplate_by_source
+        self.pool = pool
         self._version: str | None = None
 
     def process(self, items: Iterable[Article]) -> Iterator[Article]:
-        for article in items:
-            if self.extract_one(article):
-                yield article
+        if self.pool is None or self.pool.resolved_workers() <= 1:
+            for article in items:
+                if self.extract_one(article):
+                    yield article
+            return
+        from etl.extract.pool import ExtractPool
+
+        pool = ExtractPool(self.pool)
+        try:
+            for item, extracted, drops, failure in pool.map(items, self.boilerplate_by_source):
+                if extracted is not None:
+                    yield extracted
+                elif failure is not None:
+                    reason, _, detail = failure.partition(":")
+                    self.drop(item, Outcome.FAILED, reason, detail or None)
+                else:
+                    for dropped in drops:  # counted here: worker stats stay in the worker
+                        self.drop(dropped.article, dropped.outcome, dropped.reasons,
+                                  dropped.detail)
+        finally:
+            pool.close()
 
     def extract_one(self, article: Article) -> bool:
         if article.read_error:

@@ -1,0 +1,113 @@
+"""Extraction on every core: a pool of worker processes with a hard per-document time limit.
+
+trafilatura is pure CPU (15–60 ms a page) and holds the GIL, so threads do not help;
+processes do. pebble (a maintained pool library) gives what the standard library's
+ProcessPoolExecutor lacks: a per-task timeout that kills the stuck worker, and worker
+recycling after N tasks (trafilatura and lxml grow over long runs). Results come back in
+submission order so runs stay reproducible.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import resource
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from etl.records import Article, Dropped
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_TASKS_PER_WORKER = 250
+DEFAULT_WORKER_MEMORY_MB = 4096
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    workers: int = 0  # 0 = one per core
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    tasks_per_worker: int = DEFAULT_TASKS_PER_WORKER
+    worker_memory_mb: int = DEFAULT_WORKER_MEMORY_MB  # address-space cap per worker
+
+    def resolved_workers(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+
+def _init_worker(megabytes: int) -> None:
+    """Worker initializer. Imports the extractor up front, so its seconds of import time
+    never count against a document's time limit; and caps the address space, so a runaway
+    document raises MemoryError in its own worker (recorded as extract_error) instead of
+    pushing the whole host into the OOM killer."""
+    import trafilatura  # noqa: F401
+
+    import etl.extract.metadata  # noqa: F401
+
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _extract_remote(
+    article: Article, patterns: tuple[re.Pattern[str], ...]
+) -> tuple[Article | None, list[Dropped]]:
+    """Runs in a worker: extract one document; returns it, or the drop that explains why not."""
+    from etl.extract import ExtractStage
+
+    drops: list[Dropped] = []
+    stage = ExtractStage(drops.append, {article.source: patterns})
+    ok = stage.extract_one(article)
+    return (article if ok else None), drops
+
+
+class ExtractPool:
+    """Feeds documents to worker processes with a bounded number in flight."""
+
+    def __init__(self, settings: PoolSettings) -> None:
+        from pebble import ProcessPool
+
+        self.settings = settings
+        self.workers = settings.resolved_workers()
+        self.pool = ProcessPool(
+            max_workers=self.workers,
+            max_tasks=settings.tasks_per_worker,
+            initializer=_init_worker,
+            initargs=(settings.worker_memory_mb,),
+            # forkserver: never fork a parent that runs threads (fetchers, Airflow's runner).
+            context=multiprocessing.get_context("forkserver"),
+        )
+
+    def map(
+        self, items: Iterable[Article], patterns_for: dict[str, tuple[re.Pattern[str], ...]]
+    ) -> Iterator[tuple[Article, Article | None, list[Dropped], str | None]]:
+        """Yield (input, extracted or None, drops, pool failure reason) in input order."""
+        window: deque = deque()
+        limit = self.workers * 4  # enough queued work to keep every core busy, no more
+        for item in items:
+            window.append((item, self.pool.schedule(
+                _extract_remote, args=(item, patterns_for.get(item.source, ())),
+                timeout=self.settings.timeout_s)))
+            while len(window) > limit:
+                yield self._result(*window.popleft())
+        while window:
+            yield self._result(*window.popleft())
+
+    def _result(self, item: Article, future):
+        from pebble import ProcessExpired
+
+        try:
+            extracted, drops = future.result()
+            return item, extracted, drops, None
+        except FutureTimeout:
+            return item, None, [], "extract_timeout"
+        except ProcessExpired as exc:
+            return item, None, [], f"extract_crashed:{exc.exitcode}"
+        except Exception as exc:  # e.g. a result that cannot be pickled
+            return item, None, [], f"extract_error:{type(exc).__name__}: {exc}"
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join(timeout=30)
+        self.pool.stop()

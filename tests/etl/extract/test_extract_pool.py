@@ -1,0 +1,46 @@
+"""Extraction in worker processes: same results as inline, in order, with a hard time limit."""
+
+from pathlib import Path
+
+from etl.extract import ExtractStage
+from etl.extract.pool import PoolSettings
+from etl.records import Article, Dropped, Outcome
+
+
+def seed_items(seeds_dir: Path) -> list[Article]:
+    paths = sorted((seeds_dir / "articles").glob("*.html"))
+    return [Article(url=f"file://{p}", source="s", raw=p.read_bytes()) for p in paths]
+
+
+def test_pool_matches_inline_and_keeps_order(seeds_dir: Path) -> None:
+    inline = list(ExtractStage([].append, {})(seed_items(seeds_dir)))
+    stage = ExtractStage([].append, {}, PoolSettings(workers=2))
+    pooled = list(stage(seed_items(seeds_dir)))
+    assert [a.url for a in pooled] == [a.url for a in inline]
+    assert [(a.title, a.text, a.published_at) for a in pooled] == \
+        [(a.title, a.text, a.published_at) for a in inline]
+    assert stage.stats.forwarded == len(inline) == 4
+
+
+def test_a_document_over_the_time_limit_is_killed_and_the_batch_goes_on(seeds_dir) -> None:
+    paragraph = "<p>" + "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 40 + "</p>"
+    huge = ("<html><body><article>" + paragraph * 4000 + "</article></body></html>").encode()
+    items = seed_items(seeds_dir)
+    items.insert(1, Article(url="file:///huge.html", source="s", raw=huge))
+    drops: list[Dropped] = []
+    stage = ExtractStage(drops.append, {}, PoolSettings(workers=2, timeout_s=2.0))
+    out = list(stage(items))
+    assert len(out) == 4
+    assert [(d.article.url, d.outcome, d.reasons) for d in drops] == [
+        ("file:///huge.html", Outcome.FAILED, ["extract_timeout"])]
+    assert stage.stats.received == 5 and stage.stats.dropped_items == 1
+
+
+def test_failures_inside_workers_are_counted_in_the_parent() -> None:
+    drops: list[Dropped] = []
+    stage = ExtractStage(drops.append, {}, PoolSettings(workers=2))
+    out = list(stage([Article(url="file:///e.html", source="s", raw=b""),
+                      Article(url="file:///b.html", source="s", raw=b"\x00\x01binary")]))
+    assert out == []
+    assert [d.reasons for d in drops] == [["empty"], ["decode_error"]]
+    assert stage.stats.dropped == {"empty": 1, "decode_error": 1}
