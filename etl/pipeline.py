@@ -29,13 +29,15 @@ from etl.extract import ExtractStage
 from etl.progress import progress
 from etl.records import Article, Dropped, Outcome, Stage
 from etl.sources import SourceError, discover, needs_fetch
-from etl.validate import DEFAULT_MIN_WORDS, ValidateStage
+from etl.validate import DEFAULT_MIN_WORDS, ValidateStage, build_data_docs, data_docs_root
 from etl.warehouse import Warehouse
 from etl.warehouse.load import (
     existing_articles,
     finish_run,
+    near_candidates,
     start_run,
     write_batch,
+    write_signatures,
     write_validation,
 )
 
@@ -65,6 +67,7 @@ class SourceReport:
     status: str = "success"
     error: str | None = None
     stage_stats: list[dict[str, Any]] = field(default_factory=list)
+    report_path: str | None = None  # the run's Great Expectations Data Docs (index.html)
 
     @property
     def balanced(self) -> bool:
@@ -132,15 +135,18 @@ class CountingSource:
 class BatchLoader:
     """Dedup and load one batch per transaction, together with the pending drops.
 
-    Dedup runs inside the load transaction (under an advisory lock on PostgreSQL), so two
-    loaders can never both insert the same article.
+    Dedup (exact, then near) runs inside the load transaction (under an advisory lock on
+    PostgreSQL), so two loaders can never both insert the same article or two near-copies.
     """
 
-    def __init__(self, warehouse: Warehouse, run_id: str, sink: OutcomeBuffer) -> None:
+    def __init__(self, warehouse: Warehouse, run_id: str, sink: OutcomeBuffer,
+                 near_dup_threshold: float | None = None) -> None:
         self.warehouse = warehouse
         self.run_id = run_id
         self.sink = sink
         self.dedup = ExactDedupStage(sink, lookup=_no_lookup, run_id=run_id)
+        self.near = NearDupStage(sink, lookup=_no_lookup,
+                                 settings=resolve_settings(near_dup_threshold))
         self.loaded = 0
 
     def load(self, batch: list[Article]) -> None:
@@ -149,8 +155,14 @@ class BatchLoader:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263542)")
             self.dedup.lookup = lambda urls, canon, hashes: existing_articles(
                 conn, urls, canon, hashes)
-            unique = list(self.dedup(batch))
-            write_batch(conn, unique, self.sink.take(), self.run_id)
+            self.near.lookup = lambda keys: near_candidates(conn, keys)
+            # Keep-rule order (earliest published, then URL): a batch yields the same
+            # warehouse whatever its arrival order.
+            unique = list(self.near(self.dedup(sorted(batch, key=keep_order))))
+            drops = self.sink.take()
+            self.near.redirect(drops)
+            write_batch(conn, unique, drops, self.run_id)
+            write_signatures(conn, self.near.take_signatures())
         self.loaded += len(unique)
 
     def flush(self) -> None:
@@ -218,7 +230,7 @@ def ingest_source(
         start_run(conn, run_id, source.name, started)
     sink = OutcomeBuffer()
     report = SourceReport(source.name)
-    loader = BatchLoader(warehouse, run_id, sink)
+    loader = BatchLoader(warehouse, run_id, sink, options.near_dup_threshold)
     validate = ValidateStage(sink, _min_words(source, options), batch_size=options.batch_size)
     found: CountingSource | None = None
     stages: list[Stage] = []
@@ -232,9 +244,22 @@ def ingest_source(
     loader.flush()
     report.discovered = found.count if found else 0
     report.outcomes = sink.counts + Counter({Outcome.LOADED: loader.loaded})
-    report.stage_stats = [s.stats.as_dict() for s in [*stages, validate, loader.dedup]]
+    report.stage_stats = [s.stats.as_dict()
+                          for s in [*stages, validate, loader.dedup, loader.near]]
+    report.report_path = _data_docs(validate, run_id, source.name)
     _finish(warehouse, run_id, source.name, started, report, validate.results)
     return report
+
+
+def _data_docs(validate: ValidateStage, run_id: str, source: str) -> str | None:
+    """Data Docs of this run and source; a failure to render never fails the run."""
+    folder = data_docs_root() / re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id) / source
+    try:
+        path = build_data_docs(validate.gx_results, folder, run_id)
+    except Exception as exc:
+        log.warning("could not build data docs for %s: %s", source, exc)
+        return None
+    return str(path) if path else None
 
 
 def _finish(warehouse, run_id, source, started, report: SourceReport, results) -> None:
@@ -244,8 +269,10 @@ def _finish(warehouse, run_id, source, started, report: SourceReport, results) -
         finish_run(
             conn, run_id, source, started_at=started, discovered=report.discovered,
             outcomes=report.outcomes, status=report.status, error=report.error,
-            stage_stats=report.stage_stats,
+            stage_stats=report.stage_stats, report_path=report.report_path,
         )
+    if report.report_path:
+        log.info("data docs for %s: file://%s", source, report.report_path)
     if not report.balanced:  # a bug, never expected: make it loud
         log.error("accounting mismatch for %s: %s", source, report.as_dict())
 
@@ -349,8 +376,9 @@ def stage_validate(folder: str, min_words: dict[str, int] | None = None,
         items = (Article.from_json(line) for line in _read_jsonl(path / "extracted.jsonl"))
         _write_atomically(path / "validated.jsonl", (a.to_json() for a in stage(items)))
     tmp.replace(path / "dropped-validate.jsonl")
-    (path / "validation.json").write_text(json.dumps(
-        {"stage_stats": stage.stats.as_dict(), "results": stage.results}))
+    (path / "validation.json").write_text(json.dumps({
+        "stage_stats": stage.stats.as_dict(), "results": stage.results,
+        "report_path": _data_docs(stage, path.parent.name, path.name)}))
     return folder
 
 
@@ -385,8 +413,10 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
             name, discovered=meta["discovered"],
             outcomes=sink.counts + Counter({Outcome.LOADED: loader.loaded}),
             status=meta["status"], error=meta["error"],
+            report_path=validation.get("report_path"),
             stage_stats=[*meta["stage_stats"], *(
-                [validation["stage_stats"]] if validation else []), loader.dedup.stats.as_dict()],
+                [validation["stage_stats"]] if validation else []), loader.dedup.stats.as_dict(),
+                loader.near.stats.as_dict()],
         )
         _finish(warehouse, run_id, name, started, report, validation.get("results", []))
         reports.append(report)

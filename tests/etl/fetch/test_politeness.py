@@ -38,12 +38,14 @@ def test_min_delay_per_host_while_hosts_interleave(server: HTTPServer,
         times = sorted(starts[host])
         assert len(times) == 4
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert min(gaps) >= 0.19, (host, gaps)
+        # The limiter spaces request starts on the client; arrival times at the server
+        # jitter by a few ms (thread scheduling, localhost trying ::1 first), hence 0.17.
+        assert min(gaps) >= 0.17, (host, gaps)
     # The two hosts proceed concurrently: their request streams overlap in time.
     a, b = sorted(starts["127.0.0.1"]), sorted(starts["localhost"])
     assert a[0] < b[-1] and b[0] < a[-1]
     span = max(a[-1], b[-1]) - min(a[0], b[0])
-    assert span < 0.2 * 7  # serialising all 8 requests would take at least 1.4 s
+    assert span < 0.2 * 7, span  # serialising all 8 requests would take at least 1.4 s
 
 
 def test_max_per_host_concurrency(server: HTTPServer, settings: HttpSettings) -> None:
