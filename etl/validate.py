@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from etl.records import Article, Outcome, Stage
@@ -44,6 +45,7 @@ class BatchResult:
     success: bool
     failures: dict[int, list[str]]  # row index → failed expectation names
     result: dict[str, Any]  # the whole GX validation result, JSON-serialisable
+    gx_result: Any = None  # the GX object itself, for Data Docs
 
 
 class _Validator:
@@ -98,7 +100,7 @@ class _Validator:
             name = f"{config.type}[{column}]"
             for row in item.result.get("unexpected_index_list") or []:
                 failures.setdefault(int(row["row_id"]), []).append(name)
-        return BatchResult(bool(result.success), failures, result.to_json_dict())
+        return BatchResult(bool(result.success), failures, result.to_json_dict(), result)
 
 
 def build_suite(gx, gxe):
@@ -176,15 +178,69 @@ class ValidateStage(Stage):
         self.min_words = min_words or {}
         self.batch_size = batch_size
         self.results: list[dict[str, Any]] = []  # one GX result per batch, for the run record
+        self.gx_results: list[Any] = []  # the same as GX objects, for Data Docs
 
     def process(self, items: Iterable[Article]) -> Iterator[Article]:
         iterator = iter(items)
         while batch := list(islice(iterator, self.batch_size)):
             outcome = validate_batch(batch, self.min_words)
             self.results.append(outcome.result)
+            self.gx_results.append(outcome.gx_result)
             for i, article in enumerate(batch):
                 reasons = outcome.failures.get(i)
                 if reasons:
                     self.drop(article, Outcome.REJECTED, sorted(set(reasons)))
                 else:
                     yield article
+
+
+def data_docs_root(path: str | os.PathLike[str] | None = None) -> Path:
+    """Where Data Docs sites are written: NEWS_ETL_DATA_DOCS_DIR, else data/data-docs."""
+    return Path(path or os.environ.get("NEWS_ETL_DATA_DOCS_DIR") or "data/data-docs")
+
+
+def build_data_docs(gx_results: list[Any], folder: Path, run_id: str) -> Path | None:
+    """Render a run's validation results as Great Expectations Data Docs (static HTML).
+
+    Returns the path of the site's index.html, or None when nothing was validated.
+    """
+    if not gx_results:
+        return None
+    _Validator.get()  # GX imported and configured
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        data_docs_sites={"news_etl": {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(folder.resolve())},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }},
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    context.suites.add(build_suite(gx, __import__("great_expectations.expectations",
+                                                  fromlist=["x"])))
+    run_time = datetime.now(UTC)
+    for i, result in enumerate(gx_results):
+        key = ValidationResultIdentifier(
+            ExpectationSuiteIdentifier(name=SUITE_NAME),
+            RunIdentifier(run_name=run_id, run_time=run_time + timedelta(microseconds=i)),
+            f"batch-{i:04d}",
+        )
+        context.validation_results_store.set(key, result)
+    context.build_data_docs(site_names=["news_etl"])
+    return folder.resolve() / "index.html"
