@@ -25,6 +25,7 @@ from typing import Any
 
 from etl.config import SourceConfig, SourcesFile
 from etl.dedup.exact import ExactDedupStage
+from etl.dedup.near import NearDupStage, keep_order, resolve_settings
 from etl.extract import ExtractStage
 from etl.progress import progress
 from etl.records import Article, Dropped, Outcome, Stage
@@ -55,6 +56,8 @@ class RunOptions:
     max_items: int | None = None  # per source, overrides the source's own max_items
     since: datetime | None = None  # discovery window for dated feed/sitemap entries
     until: datetime | None = None
+    # Near-duplicate similarity threshold; None = $NEWS_ETL_NEAR_DUP_THRESHOLD or the default.
+    near_dup_threshold: float | None = None
 
 
 @dataclass

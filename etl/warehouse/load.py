@@ -12,15 +12,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import BigInteger, Connection, Table, bindparam, select
+from sqlalchemy import any_ as sa_any
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from etl.records import OUTCOME_COLUMNS, Article, Dropped, Outcome
 from etl.warehouse.bulk import copy_merge
 from etl.warehouse.schema import (
+    article_bands,
     article_duplicates,
     article_failures,
     article_rejects,
+    article_signatures,
     articles,
     ingest_runs,
     validation_results,
@@ -198,3 +202,60 @@ def write_validation(
         set_={"success": stmt.excluded.success, "result": stmt.excluded.result,
               "evaluated": stmt.excluded.evaluated},
     ))
+
+
+# --- Near-duplicate index (etl.dedup.near) ---------------------------------------------
+
+# Band keys per probe statement: a 200-article batch has 6400 keys, so one statement per
+# batch on both databases (SQLite allows 32766 bound variables; PostgreSQL gets an array).
+_BAND_CHUNK = 30_000
+
+
+def near_candidates(conn: Connection, band_keys: Iterable[int]) -> list[dict[str, Any]]:
+    """Stored articles sharing any of `band_keys`: article_id, signature (bytes), cluster_id.
+
+    An index probe on article_bands' primary key (band_key, article_id) against all history,
+    then the signatures and cluster ids of the distinct candidates.
+    """
+    keys = sorted(set(band_keys))
+    found: dict[str, dict[str, Any]] = {}
+    postgresql = conn.dialect.name == "postgresql"
+    for i in range(0, len(keys), _BAND_CHUNK):
+        chunk = keys[i:i + _BAND_CHUNK]
+        if postgresql:
+            # One array parameter: a single plan however many keys the batch has.
+            where = article_bands.c.band_key == sa_any(bindparam("keys", chunk,
+                                                                 type_=ARRAY(BigInteger)))
+        else:
+            where = article_bands.c.band_key.in_(chunk)
+        ids = select(article_bands.c.article_id).where(where).distinct().subquery()
+        query = (
+            select(article_signatures.c.article_id, article_signatures.c.signature,
+                   articles.c.cluster_id)
+            .join(ids, ids.c.article_id == article_signatures.c.article_id)
+            .join(articles, articles.c.article_id == article_signatures.c.article_id)
+        )
+        for row in conn.execute(query).mappings():
+            found[row["article_id"]] = dict(row)
+    return list(found.values())
+
+
+def write_signatures(
+    conn: Connection, entries: Iterable[tuple[str, bytes, Sequence[int]]]
+) -> int:
+    """Store (article_id, signature bytes, band keys) of newly loaded articles.
+
+    Called in the load transaction, after write_batch. ON CONFLICT DO NOTHING: a retried
+    batch adds nothing twice. Returns the number of new signatures.
+    """
+    now = datetime.now(UTC)
+    signatures, bands = [], []
+    for article_id, signature, keys in entries:
+        signatures.append({"article_id": article_id, "signature": signature, "created_at": now})
+        bands.extend({"band_key": key, "article_id": article_id} for key in set(keys))
+    # Sorted by key: concurrent writers take index locks in the same order (no deadlocks).
+    signatures.sort(key=lambda r: r["article_id"])
+    bands.sort(key=lambda r: (r["band_key"], r["article_id"]))
+    new = insert_ignore(conn, article_signatures, signatures)
+    insert_ignore(conn, article_bands, bands)
+    return new

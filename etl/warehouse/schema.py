@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -137,6 +139,24 @@ validation_results = Table(
 )
 
 Index("ix_article_duplicates_url", article_duplicates.c.url)
+
+# Near-duplicate index (etl.dedup.near): the MinHash signature of every loaded article with
+# enough words, and one row per LSH band key. The (band_key, article_id) primary key is the
+# probe index, so candidates come from one index scan against all history.
+article_signatures = Table(
+    "article_signatures",
+    metadata,
+    Column("article_id", String(32), primary_key=True),
+    Column("signature", LargeBinary, nullable=False),  # little-endian uint32 x num_perm
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+article_bands = Table(
+    "article_bands",
+    metadata,
+    Column("band_key", BigInteger, primary_key=True, autoincrement=False),
+    Column("article_id", String(32), primary_key=True),
+)
 
 # Summaries refreshed by the news_analytics DAG (etl.analytics.refresh_summaries): the
 # same names and columns on both databases. On PostgreSQL they are materialized views
