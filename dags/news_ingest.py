@@ -10,9 +10,9 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
+from news_assets import ARTICLES
 
-ARTICLES = Asset(name="news_articles", uri="news-etl://warehouse/articles")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_FILE = os.environ.get("NEWS_ETL_SOURCES_FILE", str(REPO_ROOT / "seeds" / "sources.yml"))
 

@@ -1,0 +1,106 @@
+"""news_analytics: after every news_ingest load, refresh the summaries and check reject rates.
+
+Scheduled on the `news_articles` Asset that news_ingest publishes. The SQL lives in
+etl.analytics (tested without Airflow); tasks only pick the warehouse and call it. The
+check fails the run loudly when a source's latest run rejected more than the threshold:
+the usual sign that a site changed its layout and extraction now yields garbage.
+
+Warehouse: the connection `warehouse_default` through the common-sql provider's hook
+(PostgresHook for a postgres connection); when it is not defined, etl's own resolution
+(NEWS_ETL_WAREHOUSE_URL, else the embedded SQLite default).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+from news_assets import ARTICLES
+
+CONN_ID = "warehouse_default"
+
+
+def _warehouse():
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+    from airflow.sdk.bases.hook import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from etl.warehouse import Warehouse
+
+    try:
+        conn = BaseHook.get_connection(CONN_ID)
+    except AirflowNotFoundException:
+        return Warehouse()  # NEWS_ETL_WAREHOUSE_URL, else the embedded default
+    hook = conn.get_hook()
+    if not isinstance(hook, DbApiHook):
+        raise TypeError(f"connection {CONN_ID} ({conn.conn_type}) is not a SQL database")
+    # The provider builds the SQLAlchemy URL (psycopg 3 for postgres); etl renders it
+    # with the password hidden whenever it is logged.
+    engine = hook.get_sqlalchemy_engine()
+    return Warehouse(engine.url.render_as_string(hide_password=False), engine=engine)
+
+
+@dag(
+    dag_id="news_analytics",
+    schedule=[ARTICLES],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["news", "analytics"],
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    params={
+        "reject_threshold": Param(
+            float(os.environ.get("NEWS_ETL_REJECT_THRESHOLD", "0.5")), type="number",
+            minimum=0, maximum=1,
+            description="Fail when a source's latest run rejected more than this share."),
+        "min_items": Param(
+            int(os.environ.get("NEWS_ETL_REJECT_MIN_ITEMS", "20")), type="integer", minimum=1,
+            description="Only judge runs that processed at least this many items."),
+        "window_hours": Param(
+            int(os.environ.get("NEWS_ETL_REJECT_WINDOW_HOURS", "168")), type="integer",
+            minimum=1, description="Only judge runs started within this many hours."),
+    },
+    doc_md=__doc__,
+)
+def news_analytics():
+    @task
+    def refresh_summaries() -> dict:
+        """Rebuild mv_daily_articles and mv_source_health from their views."""
+        from etl import analytics
+
+        for event in get_current_context().get("triggering_asset_events", {}).get(ARTICLES, []):
+            print(f"triggered by {event.extra}")
+        warehouse = _warehouse()
+        try:
+            return analytics.refresh_summaries(warehouse)
+        finally:
+            warehouse.dispose()
+
+    @task
+    def check_reject_rates(params: dict | None = None) -> int:
+        """Raise (no retry: the data would not change) if any source's reject rate jumped."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from etl import analytics
+
+        params = params or {}
+        warehouse = _warehouse()
+        try:
+            alerts = analytics.check_reject_rates(
+                warehouse, threshold=float(params.get("reject_threshold", 0.5)),
+                window=timedelta(hours=int(params.get("window_hours", 168))),
+                min_items=int(params.get("min_items", 20)))
+        finally:
+            warehouse.dispose()
+        if alerts:
+            raise AirflowFailException(
+                "reject rate above threshold (layout change?):\n"
+                + "\n".join(f"  - {a}" for a in alerts))
+        print("reject rates within threshold for every source")
+        return 0
+
+    refresh_summaries() >> check_reject_rates()
+
+
+news_analytics()
