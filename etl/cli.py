@@ -22,7 +22,8 @@ from etl.warehouse import Warehouse, WarehouseError, safe_url
 log = logging.getLogger("etl.cli")
 
 
-def _print_summary(summary: RunSummary, out=sys.stdout) -> None:
+def _print_summary(summary: RunSummary, out=None) -> None:
+    out = out or sys.stdout
     columns = ("discovered", "loaded", "duplicate", "rejected", "failed", "not_modified")
     print(f"\nRun {summary.run_id}", file=out)
     header = f"{'source':<20}" + "".join(f"{c:>14}" for c in columns) + "  status"
@@ -37,8 +38,9 @@ def _print_summary(summary: RunSummary, out=sys.stdout) -> None:
     print(f"{'TOTAL':<20}" + "".join(f"{totals.get(c, 0):>14}" for c in columns), file=out)
 
 
-def print_rows(warehouse: Warehouse, limit: int = 5, out=sys.stdout) -> None:
+def print_rows(warehouse: Warehouse, limit: int = 5, out=None) -> None:
     """A few of the latest loaded rows, so a user sees what landed."""
+    out = out or sys.stdout
     query = text(
         "SELECT source, language, word_count, title FROM articles "
         "ORDER BY ingested_at DESC, article_id LIMIT :limit"
@@ -82,6 +84,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_revalidate(args: argparse.Namespace) -> int:
+    from etl.revalidate import revalidate
+
+    min_words = None
+    if args.sources:
+        min_words = {s.name: s.min_words for s in load_sources(args.sources).sources
+                     if s.min_words is not None}
+    summary = revalidate(Warehouse(args.warehouse), sources=args.source or None,
+                         min_words=min_words)
+    if not summary.reports:
+        print("no quarantined rows to revalidate")
+        return 0
+    _print_summary(summary)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="news-etl", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -106,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warehouse")
     p.add_argument("--revision", default="head")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("revalidate", help="re-validate quarantined rows with the current "
+                       "rules and load those that now pass (exactly once)")
+    p.add_argument("--warehouse")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--sources", help="sources.yml whose per-source min_words apply")
+    p.set_defaults(func=cmd_revalidate)
 
     p = sub.add_parser("report", help="a run's accounting and top reject reasons per source")
     p.add_argument("run_id", nargs="?", help="default: the latest run")

@@ -12,8 +12,9 @@ from etl.warehouse import Warehouse
 from etl.warehouse.schema import article_failures, article_rejects, ingest_runs
 
 
-def print_report(warehouse: Warehouse, run_id: str | None = None, out=sys.stdout) -> int:
+def print_report(warehouse: Warehouse, run_id: str | None = None, out=None) -> int:
     """Print one run's counts per source and its most common reasons. Returns an exit code."""
+    out = out or sys.stdout
     warehouse.ensure_schema()
     with warehouse.engine.connect() as conn:
         if run_id is None:

@@ -135,6 +135,11 @@ def build_suite(gx, gxe):
     return suite
 
 
+def default_min_words() -> int:
+    """The text-length rule for sources that set none: NEWS_ETL_MIN_WORDS, else 50."""
+    return int(os.environ.get("NEWS_ETL_MIN_WORDS") or DEFAULT_MIN_WORDS)
+
+
 def to_frame(batch: list[Article], min_words: dict[str, int]):
     """The columns the suite checks. Dates as epoch seconds: robust across pandas versions."""
     import pandas as pd
@@ -151,7 +156,7 @@ def to_frame(batch: list[Article], min_words: dict[str, int]):
             "title": a.title,
             "text": a.text or "",
             "word_count": a.word_count,
-            "min_words": min_words.get(a.source, DEFAULT_MIN_WORDS),
+            "min_words": min_words.get(a.source, default_min_words()),
             "language": a.language,
             "expected_language": a.expected_language,
             "published_ts": published.timestamp() if published else None,
