@@ -27,10 +27,11 @@ from etl.config import SourceConfig, SourcesFile
 from etl.dedup.exact import ExactDedupStage
 from etl.dedup.near import NearDupStage, keep_order, resolve_settings
 from etl.extract import ExtractStage
+from etl.extract.pool import PoolSettings
 from etl.progress import progress
 from etl.records import Article, Dropped, Outcome, Stage
 from etl.sources import SourceError, discover, needs_fetch
-from etl.validate import DEFAULT_MIN_WORDS, ValidateStage, build_data_docs, data_docs_root
+from etl.validate import ValidateStage, build_data_docs, data_docs_root
 from etl.warehouse import Warehouse
 from etl.warehouse.load import (
     existing_articles,
@@ -52,8 +53,10 @@ class RunOptions:
     """Per-run knobs (CLI flags / DAG Params)."""
 
     batch_size: int = 200
-    min_words: int = DEFAULT_MIN_WORDS
+    min_words: int | None = None  # None: $NEWS_ETL_MIN_WORDS, else 50
     max_items: int | None = None  # per source, overrides the source's own max_items
+    workers: int = 0  # extraction processes; 0 = one per core, 1 = inline
+    extract_timeout_s: float = 60.0  # hard limit per document (reason extract_timeout)
     since: datetime | None = None  # discovery window for dated feed/sitemap entries
     until: datetime | None = None
     # Near-duplicate similarity threshold; None = $NEWS_ETL_NEAR_DUP_THRESHOLD or the default.
@@ -215,13 +218,17 @@ def _read_and_extract(
         fetch = _fetch_stage(source, sink)
         stages.append(fetch)
         stream = fetch(stream)
-    extract = ExtractStage(sink, {source.name: source.boilerplate})
+    extract = ExtractStage(sink, {source.name: source.boilerplate},
+                           PoolSettings(workers=options.workers,
+                                        timeout_s=options.extract_timeout_s))
     stages.append(extract)
     return found, stages, extract(stream)
 
 
 def _min_words(source: SourceConfig, options: RunOptions) -> dict[str, int]:
-    return {source.name: source.min_words if source.min_words is not None else options.min_words}
+    """The source's own rule, else the run's; absent → the validation default applies."""
+    chosen = source.min_words if source.min_words is not None else options.min_words
+    return {source.name: chosen} if chosen is not None else {}
 
 
 def ingest_source(
