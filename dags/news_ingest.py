@@ -57,16 +57,20 @@ def news_ingest():
         """Which sources this run reads (validated against sources.yml)."""
         return [s.name for s in _sources().select(list((params or {}).get("sources") or []))]
 
-    @task(map_index_template="{{ source_name }}")
+    # The news_fetch pool bounds how many sources fetch at once across all runs.
+    @task(map_index_template="{{ source_name }}", pool="news_fetch")
     def extract(source_name: str, params: dict | None = None) -> str:
         """Discover, fetch and extract one source into the staging folder."""
+        from warehouse_hook import WarehouseHook
+
         from etl.pipeline import stage_extract, staging_root
 
         context = get_current_context()
         context["source_name"] = source_name  # type: ignore[typeddict-unknown-key]
         source = _sources().select([source_name])[0]
         run_id = context["run_id"]
-        return stage_extract(source, run_id, staging_root(), _options(params or {}))
+        return stage_extract(source, run_id, staging_root(), _options(params or {}),
+                             WarehouseHook().get_warehouse())
 
     @task
     def validate(folder: str) -> str:

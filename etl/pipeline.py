@@ -38,6 +38,7 @@ from etl.warehouse.load import (
     finish_run,
     near_candidates,
     start_run,
+    update_articles,
     write_batch,
     write_signatures,
     write_validation,
@@ -57,6 +58,7 @@ class RunOptions:
     max_items: int | None = None  # per source, overrides the source's own max_items
     workers: int = 0  # extraction processes; 0 = one per core, 1 = inline
     extract_timeout_s: float = 60.0  # hard limit per document (reason extract_timeout)
+    archive: bool = True  # store every fetched body in the WARC archive
     since: datetime | None = None  # discovery window for dated feed/sitemap entries
     until: datetime | None = None
     # Near-duplicate similarity threshold; None = $NEWS_ETL_NEAR_DUP_THRESHOLD or the default.
@@ -146,11 +148,14 @@ class BatchLoader:
     """
 
     def __init__(self, warehouse: Warehouse, run_id: str, sink: OutcomeBuffer,
-                 near_dup_threshold: float | None = None) -> None:
+                 near_dup_threshold: float | None = None, replace_existing: bool = False
+                 ) -> None:
         self.warehouse = warehouse
         self.run_id = run_id
         self.sink = sink
-        self.dedup = ExactDedupStage(sink, lookup=_no_lookup, run_id=run_id)
+        self.replace_existing = replace_existing  # re-extraction updates stored rows
+        self.dedup = ExactDedupStage(sink, lookup=_no_lookup, run_id=run_id,
+                                     replace_existing=replace_existing)
         self.near = NearDupStage(sink, lookup=_no_lookup,
                                  settings=resolve_settings(near_dup_threshold))
         self.loaded = 0
@@ -167,6 +172,8 @@ class BatchLoader:
             unique = list(self.near(self.dedup(sorted(batch, key=keep_order))))
             drops = self.sink.take()
             self.near.redirect(drops)
+            if self.replace_existing:
+                update_articles(conn, unique)
             write_batch(conn, unique, drops, self.run_id)
             write_signatures(conn, self.near.take_signatures())
         self.loaded += len(unique)
@@ -189,40 +196,53 @@ def batched(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
         yield batch
 
 
-def _fetch_stage(source: SourceConfig, sink) -> Stage:
-    from etl.fetch.http import Fetcher
-    from etl.fetch.stage import FetchStage
-
-    return FetchStage(sink, Fetcher(source.http))
-
-
-def _fetcher(source: SourceConfig):
-    if source.kind in ("files",):
-        return None
-    from etl.fetch.http import Fetcher
-
-    return Fetcher(source.http)
-
-
 def _read_and_extract(
-    source: SourceConfig, sink: OutcomeBuffer, options: RunOptions
+    source: SourceConfig, sink, options: RunOptions, warehouse: Warehouse | None = None,
+    run_id: str | None = None,
 ) -> tuple[CountingSource, list[Stage], Iterator[Article]]:
-    """discover → (fetch) → extract, lazily. Returns the counter, the stages and the stream."""
+    """discover → (fetch) → extract, lazily. Returns the counter, the stages and the stream.
+
+    Web sources share one Fetcher (robots.txt cache, per-host politeness) between
+    discovery and page fetching; with a warehouse, the fetch ledger drives conditional GET
+    and skips, and every fetched body goes to the WARC archive.
+    """
+    fetcher = None
+    if source.kind != "files":
+        from etl.fetch.http import Fetcher
+
+        fetcher = Fetcher(source.http)
     found = CountingSource(discover(
-        source, _fetcher(source), since=options.since, until=options.until,
+        source, fetcher, since=options.since, until=options.until,
         max_items=options.max_items,
     ))
     stages: list[Stage] = []
     stream: Iterable[Article] = progress(found, f"{source.name}: read")
     if needs_fetch(source):
-        fetch = _fetch_stage(source, sink)
+        from etl.fetch.archive import WarcArchive
+        from etl.fetch.ledger import FetchLedger
+        from etl.fetch.stage import FetchStage
+
+        fetch = FetchStage(
+            sink, fetcher,
+            ledger=FetchLedger(warehouse, source.name) if warehouse is not None else None,
+            archive=WarcArchive(run_id or "run", source.name) if options.archive else None,
+            refresh=source.refresh,
+        )
         stages.append(fetch)
         stream = fetch(stream)
     extract = ExtractStage(sink, {source.name: source.boilerplate},
                            PoolSettings(workers=options.workers,
                                         timeout_s=options.extract_timeout_s))
     stages.append(extract)
-    return found, stages, extract(stream)
+    return found, stages, _closing(extract(stream), fetcher)
+
+
+def _closing(items: Iterator[Article], fetcher) -> Iterator[Article]:
+    try:
+        yield from items
+    finally:
+        if fetcher is not None:
+            fetcher.close()
 
 
 def _min_words(source: SourceConfig, options: RunOptions) -> dict[str, int]:
@@ -245,7 +265,7 @@ def ingest_source(
     found: CountingSource | None = None
     stages: list[Stage] = []
     try:
-        found, stages, extracted = _read_and_extract(source, sink, options)
+        found, stages, extracted = _read_and_extract(source, sink, options, warehouse, run_id)
         for batch in batched(validate(extracted), options.batch_size):
             loader.load(batch)
     except SourceError as exc:
@@ -349,9 +369,12 @@ def _read_jsonl(path: Path) -> Iterator[str]:
 
 
 def stage_extract(
-    source: SourceConfig, run_id: str, root: Path, options: RunOptions | None = None
+    source: SourceConfig, run_id: str, root: Path, options: RunOptions | None = None,
+    warehouse: Warehouse | None = None,
 ) -> str:
-    """discover → fetch → extract for one source; returns the staging folder."""
+    """discover → fetch → extract for one source; returns the staging folder.
+
+    The warehouse, when given, holds the fetch ledger (conditional GET, skips, backoff)."""
     options = options or RunOptions()
     folder = run_dir(root, run_id, source.name)
     meta: dict[str, Any] = {"source": source.name, "started_at": datetime.now(UTC).isoformat(),
@@ -362,7 +385,10 @@ def stage_extract(
         found = None
         stages: list[Stage] = []
         try:
-            found, stages, extracted = _read_and_extract(source, sink, options)  # type: ignore[arg-type]
+            if warehouse is not None:
+                warehouse.ensure_schema()
+            found, stages, extracted = _read_and_extract(source, sink, options, warehouse,
+                                                         run_id)
             _write_atomically(folder / "extracted.jsonl", (a.to_json() for a in extracted))
         except SourceError as exc:
             meta["status"], meta["error"] = "source_failed", str(exc)

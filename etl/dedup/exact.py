@@ -21,10 +21,13 @@ Lookup = Callable[[set[str], set[str], set[str]], list[dict[str, Any]]]
 class ExactDedupStage(Stage):
     name = "dedup_exact"
 
-    def __init__(self, sink: DropSink, lookup: Lookup, run_id: str | None = None) -> None:
+    def __init__(self, sink: DropSink, lookup: Lookup, run_id: str | None = None,
+                 replace_existing: bool = False) -> None:
         super().__init__(sink)
         self.lookup = lookup
         self.run_id = run_id
+        # Re-extraction: a stored URL is forwarded so its row is updated in place.
+        self.replace_existing = replace_existing
 
     def process(self, items: Iterable[Article]) -> Iterator[Article]:
         batch = list(items)
@@ -38,6 +41,10 @@ class ExactDedupStage(Stage):
         by_hash = {row["text_sha256"]: row for row in stored}
         for article in batch:
             row = by_url.get(article.url)
+            if row is not None and self.replace_existing and "replay" not in row:
+                row["replay"] = True
+                yield article
+                continue
             if row is not None and row.get("run_id") == self.run_id and "replay" not in row:
                 # Stored by an earlier attempt of this same run (a retried task): forward it
                 # again so the retry counts it as loaded; the insert is a no-op.

@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from etl.decode import DecodeError, decode_html
+from etl.fetch.archive import WarcArchive
 from etl.fetch.http import Fetcher, FetchResult
+from etl.fetch.ledger import FetchLedger
 from etl.records import Article, DropSink, Outcome, Stage
 
 logger = logging.getLogger(__name__)
@@ -31,10 +33,32 @@ class FetchStage(Stage):
     name = "fetch"
 
     def __init__(self, sink: DropSink, fetcher: Fetcher,
-                 conditional: Conditional | None = None) -> None:
+                 conditional: Conditional | None = None, *,
+                 ledger: FetchLedger | None = None, archive: WarcArchive | None = None,
+                 refresh: bool = False) -> None:
         super().__init__(sink)
         self.fetcher = fetcher
         self.conditional = conditional
+        # With a ledger: skip URLs already loaded (unless refresh), wait out the backoff of
+        # URLs that failed recently, send validators, and spot unchanged bodies.
+        self.ledger = ledger
+        self.archive = archive
+        self.refresh = refresh
+        if ledger is not None and conditional is None:
+            self.conditional = ledger.validators
+
+    def _skip(self, article: Article) -> bool:
+        """Items the ledger says need no request this run (dropped with their reason)."""
+        if self.ledger is None or article.raw is not None:
+            return False
+        if not self.refresh and self.ledger.already_loaded([article.url]):
+            self.drop(article, Outcome.NOT_MODIFIED, "already_loaded")
+            return True
+        if self.ledger.waiting(article.url):
+            self.drop(article, Outcome.FAILED, "retry_backoff",
+                      detail="failed recently; retried after its backoff")
+            return True
+        return False
 
     def process(self, items: Iterable[Article]) -> Iterator[Article]:
         workers = max(1, self.fetcher.settings.workers)
@@ -47,6 +71,8 @@ class FetchStage(Stage):
                     ready = self._decode(article, None)
                     if ready is not None:
                         yield ready
+                    continue
+                if self._skip(article):
                     continue
                 etag = last_modified = None
                 if self.conditional is not None:
@@ -61,6 +87,10 @@ class FetchStage(Stage):
         finally:
             # Consumer stopped early or an error: do not start queued fetches.
             pool.shutdown(wait=True, cancel_futures=True)
+            if self.ledger is not None:
+                self.ledger.flush()
+            if self.archive is not None:
+                self.archive.close()
 
     def _fetch(self, article: Article, etag: str | None,
                last_modified: str | None) -> tuple[Article, FetchResult]:
@@ -79,8 +109,27 @@ class FetchStage(Stage):
         article.final_url = result.final_url
         article.http_status = result.status
         article.fetched_at = result.fetched_at
-        if result.not_modified:
-            self.drop(article, Outcome.NOT_MODIFIED, "not_modified")
+        unchanged = False
+        archive_path = None
+        if result.reason is None and result.body is not None and not result.not_modified:
+            if self.ledger is not None and not self.refresh:
+                unchanged = self.ledger.unchanged(article.url, result.body)
+            if self.archive is not None and not unchanged:
+                archive_path = self.archive.store(result.final_url or article.url,
+                                                  result.status or 200, result.headers,
+                                                  result.body, result.fetched_at)
+        if self.ledger is not None:
+            self.ledger.record(
+                article.url, status=result.status,
+                reason=None if result.not_modified else result.reason,
+                fetched_at=result.fetched_at, final_url=result.final_url,
+                etag=result.headers.get("etag"),
+                last_modified=result.headers.get("last-modified"),
+                body=result.body if result.reason is None else None,
+                archive_path=archive_path)
+        if result.not_modified or unchanged:
+            self.drop(article, Outcome.NOT_MODIFIED, "not_modified" if result.not_modified
+                      else "unchanged_body")
             return None
         if result.reason is not None or result.body is None:
             self.drop(article, Outcome.FAILED, result.reason or "connect", detail=result.detail)

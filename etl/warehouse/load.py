@@ -259,3 +259,28 @@ def write_signatures(
     new = insert_ignore(conn, article_signatures, signatures)
     insert_ignore(conn, article_bands, bands)
     return new
+
+
+# Columns a re-extraction may change; identity (article_id, url) and history
+# (ingested_at, run_id, cluster_id) stay as first loaded.
+REEXTRACTED_COLUMNS = (
+    "canonical_url", "title", "author", "published_at", "language", "sitename", "description",
+    "categories", "tags", "text", "text_sha256", "word_count", "title_source", "date_source",
+    "author_source", "extractor_version",
+)
+
+
+def update_articles(conn: Connection, loaded: Iterable[Article]) -> int:
+    """Overwrite stored articles with re-extracted versions (same URL). Returns rows updated."""
+    from sqlalchemy import bindparam, update
+
+    now = datetime.now(UTC)
+    rows = [article_row(a, "", now) for a in loaded]
+    if not rows:
+        return 0
+    stmt = (update(articles).where(articles.c.url == bindparam("b_url"))
+            .values({c: bindparam(f"b_{c}") for c in REEXTRACTED_COLUMNS}))
+    params = [{"b_url": r["url"], **{f"b_{c}": r[c] for c in REEXTRACTED_COLUMNS}}
+              for r in rows]
+    result = conn.execute(stmt, params)
+    return max(result.rowcount or 0, 0)

@@ -184,3 +184,20 @@ mv_source_health = Table(
     Column("duplicate_rate", Float),
     info=SUMMARY_INFO,
 )
+
+fetch_ledger = Table(
+    "fetch_ledger",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("source", String(64), nullable=False, index=True),
+    Column("final_url", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_sha256", String(64)),  # of the last body: an unchanged 200 is not_modified
+    Column("last_status", Integer),
+    Column("last_reason", String(64)),  # None when the last fetch succeeded
+    Column("last_fetched_at", DateTime(timezone=True), nullable=False),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True)),  # failed URLs wait (backoff)
+    Column("archive_path", Text),  # the WARC file holding the last body
+)

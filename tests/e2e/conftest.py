@@ -42,5 +42,7 @@ def airflow(env: dict[str, str], *args: str, timeout: int = 600) -> subprocess.C
 def airflow_home(tmp_path_factory) -> Path:
     """An AIRFLOW_HOME with a migrated SQLite metadata DB, shared by the e2e tests."""
     home = tmp_path_factory.mktemp("airflow_home")
-    airflow(airflow_env(home), "db", "migrate")
+    env = airflow_env(home)
+    airflow(env, "db", "migrate")
+    airflow(env, "pools", "set", "news_fetch", "4", "fetch concurrency")
     return home

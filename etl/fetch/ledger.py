@@ -1,0 +1,102 @@
+"""The fetch ledger: what we know about each URL from earlier fetches (in the warehouse).
+
+- validators (ETag / Last-Modified) for conditional GET → a 304 is `not_modified`;
+- the body's sha256 → a 200 with an unchanged body is `not_modified` too;
+- whether the URL is already loaded → not fetched again unless the source asks for refresh;
+- consecutive failures → a failed URL waits (exponential backoff) before it is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from etl.warehouse import Warehouse
+from etl.warehouse.load import _insert
+from etl.warehouse.schema import articles, fetch_ledger
+
+BACKOFF_BASE = timedelta(minutes=30)
+BACKOFF_MAX = timedelta(days=7)
+
+
+def backoff(failures: int) -> timedelta:
+    """30 min, 1 h, 2 h, … capped at 7 days."""
+    return min(BACKOFF_BASE * (2 ** max(failures - 1, 0)), BACKOFF_MAX)
+
+
+class FetchLedger:
+    """Reads and writes `fetch_ledger` for one source. Used from one thread."""
+
+    def __init__(self, warehouse: Warehouse, source: str, flush_every: int = 100) -> None:
+        self.warehouse = warehouse
+        self.source = source
+        self.flush_every = flush_every
+        self._pending: dict[str, dict[str, Any]] = {}
+
+    def state(self, url: str) -> dict[str, Any] | None:
+        with self.warehouse.engine.connect() as conn:
+            row = conn.execute(select(fetch_ledger).where(fetch_ledger.c.url == url)
+                               ).mappings().first()
+        return dict(row) if row else None
+
+    def already_loaded(self, urls: list[str]) -> set[str]:
+        found: set[str] = set()
+        with self.warehouse.engine.connect() as conn:
+            for i in range(0, len(urls), 500):
+                found.update(conn.execute(select(articles.c.url).where(
+                    articles.c.url.in_(urls[i:i + 500]))).scalars())
+        return found
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        row = self.state(url)
+        return (row["etag"], row["last_modified"]) if row else (None, None)
+
+    def waiting(self, url: str, now: datetime | None = None) -> bool:
+        """True while a URL that failed is inside its backoff window."""
+        row = self.state(url)
+        if not row or not row["next_attempt_at"]:
+            return False
+        until = row["next_attempt_at"]
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        return until > (now or datetime.now(UTC))
+
+    def unchanged(self, url: str, body: bytes) -> bool:
+        row = self.state(url)
+        return bool(row and row["content_sha256"]
+                    and row["content_sha256"] == hashlib.sha256(body).hexdigest())
+
+    def record(self, url: str, *, status: int | None, reason: str | None,
+               fetched_at: datetime, final_url: str | None = None,
+               etag: str | None = None, last_modified: str | None = None,
+               body: bytes | None = None, archive_path: str | None = None) -> None:
+        previous = self._pending.get(url) or self.state(url) or {}
+        failures = (previous.get("consecutive_failures") or 0) + 1 if reason else 0
+        row = {
+            "url": url, "source": self.source, "final_url": final_url,
+            "etag": etag if not reason else previous.get("etag"),
+            "last_modified": last_modified if not reason else previous.get("last_modified"),
+            "content_sha256": (hashlib.sha256(body).hexdigest() if body is not None
+                               else previous.get("content_sha256")),
+            "last_status": status, "last_reason": reason, "last_fetched_at": fetched_at,
+            "consecutive_failures": failures,
+            "next_attempt_at": fetched_at + backoff(failures) if reason else None,
+            "archive_path": archive_path or previous.get("archive_path"),
+        }
+        self._pending[url] = row
+        if len(self._pending) >= self.flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        rows = list(self._pending.values())
+        with self.warehouse.begin() as conn:
+            stmt = _insert(conn, fetch_ledger)
+            update = {c.name: stmt.excluded[c.name] for c in fetch_ledger.columns
+                      if c.name != "url"}
+            conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=update), rows)
+        self._pending.clear()

@@ -1,0 +1,146 @@
+"""Web sources end to end against a local news site: feed → fetch → … → warehouse,
+with the fetch ledger (skips, backoff, conditional GET), the WARC archive and re-extraction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+from werkzeug import Response
+
+from etl.config import load_sources
+from etl.pipeline import RunOptions, ingest
+from etl.reextract import reextract
+from etl.warehouse.schema import articles, fetch_ledger, ingest_runs
+
+STORY = [
+    "The regional rail operator confirmed on Monday that the night trains between the two "
+    "valley towns will run every thirty minutes from the start of the winter timetable.",
+    "Commuter groups had asked for the change for three years, arguing that shift workers "
+    "at the hospital and the logistics park had no way to get home after eleven o'clock.",
+    "The operator said the extra services would be paid for by the regional council for a "
+    "trial period of two years, after which passenger numbers will decide their future.",
+    "Subscribe to our newsletter for more local transport news.",
+]
+
+
+def page(title: str, body: list[str]) -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in body)
+    return (f"<html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body><article><h1>{title}</h1>{paragraphs}</article></body></html>")
+
+
+def feed(base: str, slugs: list[str]) -> str:
+    items = "".join(
+        f"<item><title>{s}</title><link>{base}/news/{s}</link>"
+        f"<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>" for s in slugs)
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Local</title>"
+            f"<link>{base}</link>{items}</channel></rss>")
+
+
+@pytest.fixture
+def site(httpserver: HTTPServer) -> HTTPServer:
+    base = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        feed(base, ["night-trains", "new-library", "gone"]), content_type="application/rss+xml")
+    httpserver.expect_request("/news/night-trains").respond_with_data(
+        page("Night trains every thirty minutes", STORY), content_type="text/html",
+        headers={"ETag": '"v1"'})
+    library = [
+        "From next month the central library will open on Sunday afternoons, the culture "
+        "committee decided unanimously on Tuesday evening after a long consultation.",
+        "Students had complained that the reading rooms were overcrowded during the exam "
+        "weeks, when the university library closes at weekends and on public holidays.",
+        "Volunteers who already run the ground-floor café will staff part of the new shifts, "
+        "and the renovation of the entrance hall has been postponed by one year to pay for it.",
+    ]
+    httpserver.expect_request("/news/new-library").respond_with_data(
+        page("Library opens on Sundays", library), content_type="text/html")
+    httpserver.expect_request("/news/gone").respond_with_data("gone", status=404)
+    return httpserver
+
+
+def sources_file(tmp_path: Path, server: HTTPServer, extra: str = "") -> Path:
+    path = tmp_path / "sources.yml"
+    path.write_text(
+        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, "
+        "timeout_s: 2, retries: 0}\n"
+        f"sources:\n- {{name: local-news, kind: feed, location: '{server.url_for('/feed.xml')}', "
+        f"language: en{extra}}}\n")
+    return path
+
+
+def runs(warehouse, run_id):
+    with warehouse.engine.connect() as conn:
+        return conn.execute(select(ingest_runs).where(ingest_runs.c.run_id == run_id)
+                            ).mappings().one()
+
+
+def test_feed_run_ledger_archive_and_second_run(site, warehouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+    sources = load_sources(sources_file(tmp_path, site))
+    options = RunOptions(workers=1)
+    first = ingest(sources, warehouse, run_id="web-1", options=options)
+    assert first.reports[0].balanced
+    run = runs(warehouse, "web-1")
+    assert (run["discovered"], run["loaded"], run["failed"]) == (3, 2, 1)
+    with warehouse.engine.connect() as conn:
+        ledger = {r.url.rsplit("/", 1)[1]: r for r in conn.execute(select(fetch_ledger))}
+        stored = conn.execute(select(articles.c.title, articles.c.url)).all()
+    assert {t for t, _ in stored} == {"Night trains every thirty minutes",
+                                      "Library opens on Sundays"}
+    assert ledger["night-trains"].etag == '"v1"' and ledger["night-trains"].last_status == 200
+    assert ledger["gone"].last_reason == "http_404" and ledger["gone"].consecutive_failures == 1
+    assert ledger["gone"].next_attempt_at is not None
+    warcs = list((tmp_path / "archive").rglob("*.warc.gz"))
+    assert len(warcs) == 1 and ledger["night-trains"].archive_path == str(warcs[0])
+
+    requests_before = len(site.log)
+    second = ingest(sources, warehouse, run_id="web-2", options=options)
+    assert second.reports[0].balanced
+    run = runs(warehouse, "web-2")
+    assert (run["discovered"], run["not_modified"], run["failed"], run["loaded"]) == (3, 2, 1, 0)
+    page_requests = [r for r, _ in site.log[requests_before:] if r.path.startswith("/news/")]
+    assert page_requests == []  # loaded pages are not fetched again; the 404 waits its backoff
+
+
+def test_refresh_sends_validators_and_a_304_is_not_modified(site, warehouse, tmp_path,
+                                                           monkeypatch):
+    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+    sources = load_sources(sources_file(tmp_path, site, ", refresh: true"))
+    ingest(sources, warehouse, run_id="r-1", options=RunOptions(workers=1))
+    site.clear()
+    base = site.url_for("").rstrip("/")
+    site.expect_request("/feed.xml").respond_with_data(
+        feed(base, ["night-trains"]), content_type="application/rss+xml")
+
+    def conditional(request):
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(page("changed", STORY), content_type="text/html")
+
+    site.expect_request("/news/night-trains").respond_with_handler(conditional)
+    ingest(sources, warehouse, run_id="r-2", options=RunOptions(workers=1))
+    run = runs(warehouse, "r-2")
+    assert (run["discovered"], run["not_modified"]) == (1, 1)
+
+
+def test_reextract_updates_history_from_the_archive(site, warehouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+    sources = load_sources(sources_file(tmp_path, site))
+    ingest(sources, warehouse, run_id="first", options=RunOptions(workers=1))
+    site.clear()  # re-extraction must not touch the network
+    source = replace(sources.sources[0], boilerplate=(re.compile("^Subscribe"),))
+    summary = reextract(warehouse, source, run_id="again", options=RunOptions(workers=1))
+    report = summary.reports[0]
+    assert report.balanced and report.discovered == 2 and report.outcomes["loaded"] == 2
+    assert site.log == []
+    with warehouse.engine.connect() as conn:
+        text = conn.execute(select(articles.c.text).where(
+            articles.c.title == "Night trains every thirty minutes")).scalar_one()
+        assert conn.execute(select(articles)).all().__len__() == 2
+    assert "Subscribe" not in text and "regional council" in text
