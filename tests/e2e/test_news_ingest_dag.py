@@ -41,3 +41,27 @@ def test_news_ingest_runs_through_airflow_into_the_warehouse(airflow_home, pg_da
         "SELECT ae.extra FROM asset_event ae JOIN asset a ON a.id = ae.asset_id "
         "WHERE a.name = 'news_articles' ORDER BY ae.id")]
     assert [e["loaded"] for e in extras] == [5, 0]
+
+
+def test_news_ingest_on_a_locally_served_feed(airflow_home, httpserver, tmp_path):
+    from support.local_site import serve_site
+
+    serve_site(httpserver)
+    sources = tmp_path / "sources.yml"
+    sources.write_text(
+        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, timeout_s: 5}\n"
+        f"sources:\n- {{name: local-news, kind: feed, "
+        f"location: '{httpserver.url_for('/feed.xml')}', language: en}}\n")
+    warehouse_url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    env = airflow_env(airflow_home, NEWS_ETL_SOURCES_FILE=str(sources),
+                      NEWS_ETL_WAREHOUSE_URL=warehouse_url,
+                      NEWS_ETL_ARCHIVE_ROOT=str(tmp_path / "archive"))
+    airflow(env, "dags", "test", "news_ingest")
+    engine = create_engine(warehouse_url)
+    with engine.connect() as conn:
+        titles = set(conn.execute(select(articles.c.title)).scalars())
+        [run] = conn.execute(select(ingest_runs)).mappings().all()
+    assert titles == {"Night trains every thirty minutes", "Library opens on Sundays"}
+    assert (run["discovered"], run["loaded"], run["failed"]) == (3, 2, 1)
+    assert list((tmp_path / "archive").rglob("*.warc.gz"))
+    engine.dispose()
