@@ -11,7 +11,9 @@ migrated to head (all indexes, including the full-text GIN index):
 - row-by-row: one INSERT … ON CONFLICT DO NOTHING statement per row (on fewer rows, see
   --row-rows: the rate is per row and does not depend on the total);
 - the ceiling: `psql -c "\\copy …"` of the same rows from a CSV file into a plain table
-  (no index, no constraint but NOT NULL), timed as a whole psql process.
+  (no index, no constraint but NOT NULL), timed as a whole psql process; once with the
+  server's default TOAST compression (pglz: the ceiling) and once with lz4 (reference:
+  the COPY path compresses with lz4).
 
 Prints a markdown table (also written to --out).
 """
@@ -140,8 +142,8 @@ def bench_copy_merge(url: str, items: list[Article], batch: int, drop_fts: bool)
     return count / seconds
 
 
-def bench_row_by_row(url: str, items: list[Article], batch: int) -> float:
-    wh = _migrated(url)
+def bench_row_by_row(url: str, items: list[Article], batch: int, drop_fts: bool) -> float:
+    wh = _migrated(url, drop_fts)
     stmt = postgresql.insert(articles).on_conflict_do_nothing(index_elements=["url"])
     now = datetime.now(UTC)
 
@@ -159,13 +161,8 @@ def bench_row_by_row(url: str, items: list[Article], batch: int) -> float:
     return count / seconds
 
 
-def bench_psql_copy(url: str, items: list[Article], workdir: Path) -> tuple[float, int]:
-    wh = _migrated(url)
+def write_csv(items: list[Article], path: Path) -> int:
     columns = [c.name for c in articles.columns]
-    with wh.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE ceiling_articles (LIKE articles)")
-    wh.dispose()
-    path = workdir / "articles.csv"
     now = datetime.now(UTC)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -174,17 +171,27 @@ def bench_psql_copy(url: str, items: list[Article], workdir: Path) -> tuple[floa
             writer.writerow([
                 json.dumps(row[c], ensure_ascii=False) if c in ("categories", "tags")
                 else ("" if row[c] is None else row[c]) for c in columns])
+    return path.stat().st_size
+
+
+def bench_psql_copy(url: str, items: list[Article], path: Path, compression: str) -> float:
+    wh = _migrated(url)
+    columns = [c.name for c in articles.columns]
+    with wh.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE ceiling_articles (LIKE articles)")
+    wh.dispose()
     command = (f"\\copy ceiling_articles ({', '.join(columns)}) FROM '{path}' "
                "WITH (FORMAT csv)")
+    env = {**os.environ, "PGOPTIONS": f"-c default_toast_compression={compression}"}
     started = time.perf_counter()
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", command],
-                   check=True)
+                   check=True, env=env)
     seconds = time.perf_counter() - started
     check = create_engine(_driver(url))
     with check.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM ceiling_articles")).scalar() == len(items)
     check.dispose()
-    return len(items) / seconds, path.stat().st_size
+    return len(items) / seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,15 +212,22 @@ def main(argv: list[str] | None = None) -> int:
     dbs = Databases()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            ceiling, csv_bytes = bench_psql_copy(dbs.create("ceiling"), items, Path(tmp))
-        print(f"psql \\copy: {ceiling:,.0f} rows/s", file=sys.stderr)
+            path = Path(tmp) / "articles.csv"
+            csv_bytes = write_csv(items, path)
+            ceiling = bench_psql_copy(dbs.create("ceiling"), items, path, "pglz")
+            print(f"psql \\copy: {ceiling:,.0f} rows/s", file=sys.stderr)
+            ceiling_lz4 = bench_psql_copy(dbs.create("ceilinglz4"), items, path, "lz4")
+            print(f"psql \\copy lz4: {ceiling_lz4:,.0f} rows/s", file=sys.stderr)
         copy_full = bench_copy_merge(dbs.create("copy"), items, args.batch_size, False)
         print(f"copy+merge: {copy_full:,.0f} rows/s", file=sys.stderr)
         copy_nofts = bench_copy_merge(dbs.create("copynofts"), items, args.batch_size, True)
         print(f"copy+merge without FTS index: {copy_nofts:,.0f} rows/s", file=sys.stderr)
         row_rows = min(args.row_rows, len(items))
-        row = bench_row_by_row(dbs.create("rows"), items[:row_rows], args.batch_size)
+        row = bench_row_by_row(dbs.create("rows"), items[:row_rows], args.batch_size, False)
         print(f"row-by-row: {row:,.0f} rows/s", file=sys.stderr)
+        row_nofts = bench_row_by_row(dbs.create("rowsnofts"), items[:row_rows],
+                                     args.batch_size, True)
+        print(f"row-by-row without FTS index: {row_nofts:,.0f} rows/s", file=sys.stderr)
     finally:
         dbs.drop_all()
 
@@ -230,13 +244,18 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|",
         f"| psql `\\copy` CSV → plain table, no indexes (ceiling) | {n} | {ceiling:,.0f} "
         "| 100% |",
+        f"| psql `\\copy` as above, lz4 TOAST compression (for reference) | {n} | "
+        f"{ceiling_lz4:,.0f} | {ceiling_lz4 / ceiling:.0%} |",
         f"| COPY + merge (`write_batch`), all indexes incl. full-text GIN | {n} | "
         f"{copy_full:,.0f} | {copy_full / ceiling:.0%} |",
         f"| COPY + merge (`write_batch`), without the full-text GIN index | {n} | "
         f"{copy_nofts:,.0f} | {copy_nofts / ceiling:.0%} |",
-        f"| row-by-row INSERT … ON CONFLICT, all indexes | {row_rows:,} (rate "
-        f"extrapolates to {n}: ~{len(items) / row / 60:,.1f} min) | {row:,.0f} | "
+        f"| row-by-row INSERT … ON CONFLICT, all indexes incl. full-text GIN | {row_rows:,} "
+        f"(extrapolated: {n} in ~{len(items) / row / 60:,.1f} min) | {row:,.0f} | "
         f"{row / ceiling:.0%} |",
+        f"| row-by-row INSERT … ON CONFLICT, without the full-text GIN index | {row_rows:,} "
+        f"(extrapolated: {n} in ~{len(items) / row_nofts / 60:,.1f} min) | "
+        f"{row_nofts:,.0f} | {row_nofts / ceiling:.0%} |",
     ]
     report = "\n".join(lines)
     print(report)

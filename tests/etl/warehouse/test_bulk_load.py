@@ -142,3 +142,18 @@ def test_password_never_in_errors_or_logs(caplog):
     assert info.value.__suppress_context__  # the driver error (and its DSN) is not chained
     assert secret not in caplog.text
     wh.dispose()
+
+
+def test_copy_path_compresses_with_lz4_in_its_transaction_only(pg_database, make_article):
+    wh = Warehouse(pg_database)
+    wh.migrate()
+    long_text = " ".join(f"mot{i % 997}" for i in range(2000))  # ~14 KB: TOAST-compressed
+    with wh.begin() as conn:
+        write_batch(conn, [make_article(1, text=long_text)], [], "run-1")
+    with wh.engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT pg_column_compression(text) FROM articles")).scalar_one() == "lz4"
+        assert conn.execute(text("SELECT text FROM articles")).scalar_one() == long_text
+        # SET LOCAL: the session setting is back to the server default afterwards.
+        assert conn.execute(text("SHOW default_toast_compression")).scalar_one() == "pglz"
+    wh.dispose()
