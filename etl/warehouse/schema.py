@@ -156,6 +156,7 @@ article_bands = Table(
     metadata,
     Column("band_key", BigInteger, primary_key=True, autoincrement=False),
     Column("article_id", String(32), primary_key=True),
+    sqlite_with_rowid=False,  # SQLite: the key is the table (one B-tree, covering probes)
 )
 
 # Summaries refreshed by the news_analytics DAG (etl.analytics.refresh_summaries): the

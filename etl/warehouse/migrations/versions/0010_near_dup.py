@@ -66,6 +66,7 @@ def upgrade() -> None:
         "article_bands",
         sa.Column("band_key", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("article_id", sa.String(32), primary_key=True),
+        sqlite_with_rowid=False,  # SQLite: the key is the table (one B-tree, covering probes)
     )
     op.execute(f"CREATE VIEW story_clusters AS {STORY_CLUSTERS[op.get_bind().dialect.name]}")
 
