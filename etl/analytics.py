@@ -143,18 +143,19 @@ def check_reject_rates(
 
 
 # Every article in `language` matching `terms` (web-search syntax: words, "phrases", -not,
-# or) published in the last `days` days. The WHERE clause repeats the indexed expression
-# of ix_articles_fts exactly, which is what lets PostgreSQL use the GIN index.
+# or) of the last `days` days: published then, or ingested then when the page states no
+# date (as in daily_articles). The WHERE clause repeats the indexed expression of
+# ix_articles_fts exactly, which is what lets PostgreSQL use the GIN index.
 FTS_QUERY = """
-SELECT article_id, published_at, source, title,
+SELECT article_id, COALESCE(published_at, ingested_at) AS dated, source, title,
        ts_rank(to_tsvector(news_ts_config(language), COALESCE(title, '') || ' ' || text),
                websearch_to_tsquery(news_ts_config(:language), :terms)) AS rank
 FROM articles
 WHERE to_tsvector(news_ts_config(language), COALESCE(title, '') || ' ' || text)
       @@ websearch_to_tsquery(news_ts_config(:language), :terms)
   AND language = :language
-  AND published_at >= now() - make_interval(days => :days)
-ORDER BY rank DESC, published_at DESC
+  AND COALESCE(published_at, ingested_at) >= now() - make_interval(days => :days)
+ORDER BY rank DESC, dated DESC
 LIMIT :limit
 """
 

@@ -52,14 +52,19 @@ def _load_corpus(wh: Warehouse, make_article) -> None:
         make_article(5, language="en", title="Drones over the harbour",
                      text="Drones were seen again. " * 20, published_at=now - timedelta(days=1)),
     ]
+    # Undated (the page states no date): dated by ingestion, i.e. now.
+    undated = make_article(6, language="fr", title="Essaim lumineux",
+                           text="Cent drones ont dessiné le logo du club. " * 20)
+    undated.published_at = None
     with wh.begin() as conn:
-        write_batch(conn, articles, [], "run-1")
+        write_batch(conn, [*articles, undated], [], "run-1")
 
 
 def test_french_drones_last_7_days(pg_warehouse, make_article):
     _load_corpus(pg_warehouse, make_article)
     hits = search_articles(pg_warehouse, "drones", "fr", days=7)
-    assert sorted(h["title"] for h in hits) == ["Des drones au-dessus du port", "Sécurité"]
+    assert sorted(h["title"] for h in hits) == [
+        "Des drones au-dessus du port", "Essaim lumineux", "Sécurité"]
     # English stemming on English text: "drone" finds "Drones".
     assert [h["title"] for h in search_articles(pg_warehouse, "drone", "en")] == [
         "Drones over the harbour"]
