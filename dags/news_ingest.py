@@ -30,7 +30,10 @@ def _options(params: dict):
     since, until = context.get("data_interval_start"), context.get("data_interval_end")
     if params.get("ignore_interval") or not since or not until or since >= until:
         since = until = None  # manual runs have an empty interval: take every date
-    return RunOptions(max_items=params.get("limit"), since=since, until=until)
+    # Inside Airflow, parallelism is Airflow's job (mapped tasks, worker slots): a process
+    # pool per task would oversubscribe the cores. NEWS_ETL_TASK_WORKERS raises it.
+    workers = int(os.environ.get("NEWS_ETL_TASK_WORKERS", "1"))
+    return RunOptions(max_items=params.get("limit"), since=since, until=until, workers=workers)
 
 
 @dag(

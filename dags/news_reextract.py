@@ -41,6 +41,7 @@ def news_reextract():
         from warehouse_hook import WarehouseHook
 
         from etl.config import load_sources
+        from etl.pipeline import RunOptions
         from etl.reextract import reextract
 
         params = params or {}
@@ -49,9 +50,11 @@ def news_reextract():
         def day(value):
             return datetime.fromisoformat(value) if value else None
 
+        # Parallelism inside Airflow is Airflow's job; NEWS_ETL_TASK_WORKERS raises it.
+        options = RunOptions(workers=int(os.environ.get("NEWS_ETL_TASK_WORKERS", "1")))
         summary = reextract(WarehouseHook().get_warehouse(), source,
                             since=day(params.get("date_from")), until=day(params.get("date_to")),
-                            run_id=get_current_context()["run_id"])
+                            run_id=get_current_context()["run_id"], options=options)
         print(f"re-extracted {source.name}: {summary.totals()}")
         return summary.totals()
 

@@ -245,6 +245,19 @@ def _closing(items: Iterator[Article], fetcher) -> Iterator[Article]:
             fetcher.close()
 
 
+def _all_failed(discovered: int, counts: Counter[Outcome], stages: list[Stage]
+                ) -> tuple[str, str | None]:
+    """A source whose every item failed is reported as such (and fails its Airflow task):
+    usually a broken site, a changed layout or a broken environment — worth a look."""
+    if discovered == 0 or counts.get(Outcome.FAILED, 0) < discovered:
+        return "success", None
+    reasons: Counter[str] = Counter()
+    for stage in stages:
+        reasons.update(stage.stats.dropped)
+    top = ", ".join(f"{r} ×{n}" for r, n in reasons.most_common(3))
+    return "all_failed", f"every item failed ({top})"
+
+
 def _min_words(source: SourceConfig, options: RunOptions) -> dict[str, int]:
     """The source's own rule, else the run's; absent → the validation default applies."""
     chosen = source.min_words if source.min_words is not None else options.min_words
@@ -273,6 +286,8 @@ def ingest_source(
         log.error("source %s failed: %s", source.name, exc)
     loader.flush()
     report.discovered = found.count if found else 0
+    if report.status == "success":
+        report.status, report.error = _all_failed(report.discovered, sink.counts, stages)
     report.outcomes = sink.counts + Counter({Outcome.LOADED: loader.loaded})
     report.stage_stats = [s.stats.as_dict()
                           for s in [*stages, validate, loader.dedup, loader.near]]
@@ -396,6 +411,8 @@ def stage_extract(
     drops_tmp.replace(folder / "dropped-extract.jsonl")
     meta["discovered"] = found.count if found else 0
     meta["stage_stats"] = [s.stats.as_dict() for s in stages]
+    if meta["status"] == "success":
+        meta["status"], meta["error"] = _all_failed(meta["discovered"], sink.counts, stages)
     (folder / "meta.json").write_text(json.dumps(meta))
     if meta["status"] != "success":
         raise SourceError(meta["error"])  # fails this mapped task only; load still records it

@@ -7,6 +7,7 @@ so that importing this package (e.g. while Airflow parses DAGs) stays cheap.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -17,6 +18,7 @@ from etl.decode import DecodeError, decode_html
 from etl.extract.pool import PoolSettings
 from etl.records import Article, Outcome, Stage
 
+log = logging.getLogger(__name__)
 _WORD_RE = re.compile(r"\w+")
 _SPACE_RE = re.compile(r"\s+")
 _LANG_ATTR_RE = re.compile(r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2})\b", re.IGNORECASE)
@@ -165,9 +167,16 @@ class ExtractStage(Stage):
                 if self.extract_one(article):
                     yield article
             return
-        from etl.extract.pool import ExtractPool
+        from etl.extract.pool import ExtractPool, PoolUnavailable
 
-        pool = ExtractPool(self.pool)
+        try:
+            pool = ExtractPool(self.pool)
+        except PoolUnavailable as exc:
+            log.warning("%s; extracting in this process instead", exc)
+            for article in items:
+                if self.extract_one(article):
+                    yield article
+            return
         try:
             for item, extracted, drops, failure in pool.map(items, self.boilerplate_by_source):
                 if extracted is not None:

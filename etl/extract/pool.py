@@ -62,6 +62,14 @@ def _extract_remote(
     return (article if ok else None), drops
 
 
+class PoolUnavailable(RuntimeError):
+    """The worker processes could not start; extraction falls back to inline."""
+
+
+def _ping() -> bool:
+    return True
+
+
 class ExtractPool:
     """Feeds documents to worker processes with a bounded number in flight."""
 
@@ -78,6 +86,22 @@ class ExtractPool:
             # forkserver: never fork a parent that runs threads (fetchers, Airflow's runner).
             context=multiprocessing.get_context("forkserver"),
         )
+        self._check_workers_start()
+
+    def _check_workers_start(self) -> None:
+        """Fail fast, before any document is lost, when workers cannot start.
+
+        Workers re-import the parent's main module; under a launcher that cannot be
+        re-imported (e.g. an Airflow task process, whose metadata-DB URL is deliberately
+        invalid) every worker dies at once. The caller then extracts inline instead.
+        """
+        from pebble import ProcessExpired
+
+        try:
+            self.pool.schedule(_ping, timeout=120).result()
+        except (ProcessExpired, FutureTimeout, OSError, RuntimeError) as exc:
+            self.close()
+            raise PoolUnavailable(f"extraction workers cannot start: {exc!r}") from exc
 
     def map(
         self, items: Iterable[Article], patterns_for: dict[str, tuple[re.Pattern[str], ...]]

@@ -101,3 +101,17 @@ def test_staged_steps_give_the_same_warehouse_as_streaming(warehouse, seeds_dir,
     with warehouse.engine.connect() as conn:
         titles = sorted(conn.execute(select(articles.c.title)).scalars())
     assert SEED_TITLE in titles and len(titles) == 5
+
+
+def test_a_source_whose_every_item_failed_is_flagged(warehouse, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.html", "b.html"):
+        (folder / name).write_bytes(b"")
+    config = tmp_path / "sources.yml"
+    config.write_text("sources:\n- {name: broken, kind: files, location: in}\n")
+    [report] = ingest(load_sources(config), warehouse, run_id="broken",
+                      options=RunOptions(workers=1)).reports
+    assert report.status == "all_failed" and "empty ×2" in report.error
+    [run] = assert_runs_balance(warehouse, "broken")
+    assert run["status"] == "all_failed" and run["failed"] == 2

@@ -44,3 +44,28 @@ def test_failures_inside_workers_are_counted_in_the_parent() -> None:
     assert out == []
     assert [d.reasons for d in drops] == [["empty"], ["decode_error"]]
     assert stage.stats.dropped == {"empty": 1, "decode_error": 1}
+
+
+def test_workers_that_cannot_start_fall_back_to_inline(tmp_path, seeds_dir) -> None:
+    """Like an Airflow task process: its main module cannot be re-imported by workers."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "launcher.py"
+    script.write_text(
+        "import sys\n"
+        "if __name__ != '__main__':\n"
+        "    raise SystemExit('this launcher cannot be re-imported')\n"
+        "from pathlib import Path\n"
+        "from etl.extract import ExtractStage\n"
+        "from etl.extract.pool import PoolSettings\n"
+        "from etl.records import Article\n"
+        f"paths = sorted(Path({str(seeds_dir / 'articles')!r}).glob('*.html'))\n"
+        "items = [Article(url=f'file://{p}', source='s', raw=p.read_bytes()) for p in paths]\n"
+        "out = list(ExtractStage([].append, {}, PoolSettings(workers=2))(items))\n"
+        "print('extracted', len(out))\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "extracted 4" in result.stdout
+    assert "extracting in this process instead" in result.stderr
