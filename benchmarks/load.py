@@ -228,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
         row_nofts = bench_row_by_row(dbs.create("rowsnofts"), items[:row_rows],
                                      args.batch_size, True)
         print(f"row-by-row without FTS index: {row_nofts:,.0f} rows/s", file=sys.stderr)
+        # Index maintenance (the GIN index above all) gets dearer as the table grows, so
+        # row-by-row is also compared with COPY + merge on the same first rows.
+        copy_small = bench_copy_merge(dbs.create("copysmall"), items[:row_rows],
+                                      args.batch_size, False)
+        copy_small_nofts = bench_copy_merge(dbs.create("copysmallnofts"), items[:row_rows],
+                                            args.batch_size, True)
+        print(f"copy+merge on {row_rows}: {copy_small:,.0f} / {copy_small_nofts:,.0f} rows/s",
+              file=sys.stderr)
     finally:
         dbs.drop_all()
 
@@ -256,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         f"| row-by-row INSERT … ON CONFLICT, without the full-text GIN index | {row_rows:,} "
         f"(extrapolated: {n} in ~{len(items) / row_nofts / 60:,.1f} min) | "
         f"{row_nofts:,.0f} | {row_nofts / ceiling:.0%} |",
+        f"| COPY + merge on the same first {row_rows:,} rows, all indexes incl. full-text GIN "
+        f"| {row_rows:,} | {copy_small:,.0f} | {copy_small / ceiling:.0%} |",
+        f"| COPY + merge on the same first {row_rows:,} rows, without the full-text GIN index "
+        f"| {row_rows:,} | {copy_small_nofts:,.0f} | {copy_small_nofts / ceiling:.0%} |",
     ]
     report = "\n".join(lines)
     print(report)
