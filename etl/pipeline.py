@@ -32,6 +32,7 @@ from etl.progress import progress
 from etl.records import Article, Dropped, Outcome, Stage
 from etl.sources import SourceError, discover, needs_fetch
 from etl.validate import ValidateStage, build_data_docs, data_docs_root
+from etl.validate import prewarm as prewarm_validator
 from etl.warehouse import Warehouse
 from etl.warehouse.load import (
     existing_articles,
@@ -275,6 +276,7 @@ def ingest_source(
     report = SourceReport(source.name)
     loader = BatchLoader(warehouse, run_id, sink, options.near_dup_threshold)
     validate = ValidateStage(sink, _min_words(source, options), batch_size=options.batch_size)
+    prewarm_validator()  # GX import overlaps the first documents' extraction
     found: CountingSource | None = None
     stages: list[Stage] = []
     try:

@@ -135,6 +135,24 @@ def build_suite(gx, gxe):
     return suite
 
 
+def prewarm() -> threading.Thread:
+    """Build the GX context in a background thread and return the thread.
+
+    Importing GX takes seconds of CPU. Done on first use, it stalls the streaming run while
+    the extraction workers drain their queue and idle; started before the first batch, it
+    overlaps extraction. A failure here is ignored: the first batch then raises it."""
+
+    def build() -> None:
+        try:
+            _Validator.get()
+        except Exception:  # reported by the first validate_batch call, with its traceback
+            log.debug("GX prewarm failed", exc_info=True)
+
+    thread = threading.Thread(target=build, name="gx-prewarm", daemon=True)
+    thread.start()
+    return thread
+
+
 def default_min_words() -> int:
     """The text-length rule for sources that set none: NEWS_ETL_MIN_WORDS, else 50."""
     return int(os.environ.get("NEWS_ETL_MIN_WORDS") or DEFAULT_MIN_WORDS)

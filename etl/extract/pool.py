@@ -23,6 +23,7 @@ from etl.records import Article, Dropped
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_TASKS_PER_WORKER = 250
 DEFAULT_WORKER_MEMORY_MB = 4096
+WINDOW_MIN = 64  # documents in flight at least (see ExtractPool.map)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,19 @@ class PoolSettings:
 
     def resolved_workers(self) -> int:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+
+# Imported once in the forkserver, so every worker (and every recycled one, each
+# `tasks_per_worker` documents) forks with them loaded instead of paying ~1 s of imports.
+PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.metadata",
+           "etl.extract.settings", "py3langid", "courlan", "charset_normalizer"]
+
+
+def _forkserver() -> multiprocessing.context.BaseContext:
+    """The forkserver context with the extractor preloaded (no effect once it is running)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
 
 
 def _init_worker(megabytes: int) -> None:
@@ -84,7 +98,7 @@ class ExtractPool:
             initializer=_init_worker,
             initargs=(settings.worker_memory_mb,),
             # forkserver: never fork a parent that runs threads (fetchers, Airflow's runner).
-            context=multiprocessing.get_context("forkserver"),
+            context=_forkserver(),
         )
         self._check_workers_start()
 
@@ -108,7 +122,10 @@ class ExtractPool:
     ) -> Iterator[tuple[Article, Article | None, list[Dropped], str | None]]:
         """Yield (input, extracted or None, drops, pool failure reason) in input order."""
         window: deque = deque()
-        limit = self.workers * 4  # enough queued work to keep every core busy, no more
+        # Queued work must outlast the parent's pauses between two pulls (validating and
+        # loading a batch: ~1-2 s) or the workers idle; 4 per worker did not (measured in
+        # benchmarks/throughput.py). Bounded, so memory stays flat for any source size.
+        limit = max(self.workers * 4, WINDOW_MIN)
         for item in items:
             window.append((item, self.pool.schedule(
                 _extract_remote, args=(item, patterns_for.get(item.source, ())),
