@@ -105,12 +105,25 @@ class SourcesFile:
         return [known[n] for n in names]
 
 
-def _resolve_location(raw: str, base_dir: Path, kind: str) -> str:
+def _resolve_location(raw: str, base_dir: Path, kind: str, where: str = "source",
+                      allow_outside: bool = False) -> str:
+    """URLs as given; paths relative to the sources file's folder.
+
+    A relative path may not climb out of that folder (`../../etc`) unless the source says
+    `allow_outside: true`: a sources file copied from elsewhere must not quietly read the
+    host's files. Absolute paths are an explicit choice and are taken as written; symlinks
+    that escape a files source's folder are refused when read (reason outside_source_folder).
+    """
     if "://" in raw:
         return raw
     path = Path(os.path.expanduser(raw))
     if not path.is_absolute():
         path = base_dir / path
+        inside = Path(os.path.normpath(path)).is_relative_to(base_dir)
+        if not inside and not allow_outside:
+            raise ConfigError(
+                f"{where}: field 'location' {raw!r} points outside the sources file's folder "
+                f"{base_dir}; set 'allow_outside: true' on the source to permit it")
     return str(path)
 
 
@@ -151,15 +164,19 @@ def _source(entry: Any, index: int, base_dir: Path, http: HttpSettings) -> Sourc
     min_words = entry.get("min_words")
     if min_words is not None and (not isinstance(min_words, int) or min_words < 0):
         raise ConfigError(f"{where}: field 'min_words' must be a non-negative integer")
+    allow_outside = entry.get("allow_outside", False)
+    if not isinstance(allow_outside, bool):
+        raise ConfigError(f"{where}: field 'allow_outside' must be true or false")
     known = {"name", "kind", "location", "language", "boilerplate", "max_items", "refresh",
-             "urls", "http", "min_words"}
+             "urls", "http", "min_words", "allow_outside"}
     extra = sorted(set(entry) - known)
     if extra:
         raise ConfigError(f"{where}: unknown field(s) {extra}")
     return SourceConfig(
         name=name,
         kind=kind,
-        location=_resolve_location(location, base_dir, kind) if location else "",
+        location=(_resolve_location(location, base_dir, kind, where, allow_outside)
+                  if location else ""),
         language=language,
         boilerplate=tuple(compiled),
         max_items=max_items,

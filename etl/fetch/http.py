@@ -28,11 +28,12 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import threading
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
@@ -41,6 +42,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from etl.config import HttpSettings
 from etl.fetch.guard import UrlGuard
@@ -93,6 +95,83 @@ def _type_ok(accept: str, media_type: str) -> bool:
     if accept == "text":
         return media_type.startswith("text/")
     return True
+
+
+# -- whole-attempt deadline (slow-loris) -------------------------------------------------
+# Socket timeouts apply per read: a server that trickles one byte per second never trips
+# them, in the headers or the body. A watchdog per attempt shuts the connection's socket
+# down when the attempt overruns, which turns the blocked read into an error we report as
+# `timeout`.
+
+_current = threading.local()  # the armed watchdog of this fetch thread, if any
+
+
+class _Watchdog:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._conns: list[object] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, conn: object) -> None:
+        with self._lock:
+            self._conns.append(conn)
+            fired = self.fired
+        if fired:
+            _shutdown(conn)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.fired = True
+            conns = list(self._conns)
+        for conn in conns:
+            _shutdown(conn)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shutdown(conn: object) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedConnection:
+    """Mixin: a connection registers with the calling thread's watchdog on every request
+    (keep-alive connections are reused, so connect() alone would miss them)."""
+
+    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        dog = getattr(_current, "dog", None)
+        if dog is not None:
+            dog.watch(self)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_WatchedConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class DecompressedTooLarge(ValueError):
@@ -257,7 +336,7 @@ class Fetcher:
         if session is None:
             session = requests.Session()
             session.trust_env = False
-            adapter = HTTPAdapter(max_retries=0, pool_connections=16, pool_maxsize=16)
+            adapter = _WatchedAdapter(max_retries=0, pool_connections=16, pool_maxsize=16)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.clear()
@@ -301,6 +380,7 @@ class Fetcher:
                             result, capped=False) as resp:
                 if resp is None:
                     raise _Fail("http_304", "not modified")
+                self._disarm()  # a large archive may take long: per-read timeouts only
                 resp.raw.decode_content = True
                 yield resp.raw
         except _Fail as fail:
@@ -394,6 +474,7 @@ class Fetcher:
                 yield resp
                 return
             finally:
+                self._disarm()
                 resp.close()
                 self.limiter.release(host)
 
@@ -408,28 +489,49 @@ class Fetcher:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             self.limiter.acquire(host)
+            # Armed until the body is read (disarmed in _open): headers + body of one
+            # attempt must arrive within this, however the server paces its bytes.
+            dog = self._arm(connect_timeout + 5 * settings.timeout_s)
             try:
                 resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
                                    timeout=(connect_timeout, settings.timeout_s))
             except requests.exceptions.Timeout as exc:
+                self._disarm()
                 self.limiter.release(host)
                 failure = _Fail("timeout", f"{type(exc).__name__}: {exc}")
             except requests.exceptions.SSLError as exc:
+                self._disarm()
                 self.limiter.release(host)
                 raise _Fail("connect", f"TLS error: {exc}") from None  # not transient
             except requests.exceptions.ConnectionError as exc:
+                self._disarm()
                 self.limiter.release(host)
-                if _is_dns_error(exc):
+                if dog.fired:
+                    failure = _Fail("timeout", f"no response within {dog.seconds:.0f}s "
+                                               "(server too slow)")
+                elif _is_dns_error(exc):
                     raise _Fail("dns", str(exc)) from None
-                failure = _Fail("connect", f"{type(exc).__name__}: {exc}")
+                else:
+                    failure = _Fail("connect", f"{type(exc).__name__}: {exc}")
             except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema, UnicodeError, ValueError) as exc:
+                self._disarm()
                 self.limiter.release(host)
                 raise _Fail("bad_url", str(exc)) from None
             except BaseException:
+                self._disarm()
                 self.limiter.release(host)
                 raise
             else:
+                if dog.fired:  # our shutdown ended the headers early: they are truncated
+                    self._disarm()
+                    resp.close()
+                    self.limiter.release(host)
+                    failure = _Fail("timeout", f"no response within {dog.seconds:.0f}s "
+                                               "(server too slow)")
+                    if not last:
+                        time.sleep(self._backoff(attempt))
+                    continue
                 if resp.status_code not in RETRY_STATUSES or last:
                     return resp
                 wait = _retry_after(resp.headers.get("Retry-After"))
@@ -438,6 +540,7 @@ class Fetcher:
                     # sooner would be rude, so give up with the status we got.
                     logger.info("%s: Retry-After %.0fs exceeds cap; giving up", url, wait)
                     return resp
+                self._disarm()
                 resp.close()
                 self.limiter.release(host)
                 if wait is None:
@@ -449,6 +552,19 @@ class Fetcher:
             if not last:
                 time.sleep(self._backoff(attempt))
         raise failure
+
+    @staticmethod
+    def _arm(seconds: float) -> _Watchdog:
+        Fetcher._disarm()
+        dog = _current.dog = _Watchdog(seconds)
+        return dog
+
+    @staticmethod
+    def _disarm() -> None:
+        dog = getattr(_current, "dog", None)
+        if dog is not None:
+            dog.cancel()
+            _current.dog = None
 
     def _backoff(self, attempt: int) -> float:
         base = self.settings.backoff_s * (2**attempt)
@@ -485,5 +601,13 @@ class Fetcher:
             raise _Fail("timeout", f"reading body: {exc}") from None
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
                 OSError) as exc:
+            dog = getattr(_current, "dog", None)
+            if dog is not None and dog.fired:
+                raise _Fail("timeout", f"body not received within {dog.seconds:.0f}s "
+                                       "(server too slow)") from None
             raise _Fail("connect", f"connection broken while reading body: {exc}") from None
+        dog = getattr(_current, "dog", None)
+        if dog is not None and dog.fired:  # a body without length, cut short by our shutdown
+            raise _Fail("timeout", f"body not received within {dog.seconds:.0f}s "
+                                   "(server too slow)")
         return bytes(out)

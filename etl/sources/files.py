@@ -64,10 +64,19 @@ def discover_files(source: SourceConfig, max_items: int | None = None) -> Iterat
         if not real.is_relative_to(base):
             article.read_error = ("outside_source_folder", f"{absolute} resolves to {real}")
         else:
+            # Capped like a fetched page (http.max_bytes): one huge file must not take the
+            # run's memory, nor minutes of extraction.
+            limit = source.http.max_bytes
             try:
-                article.raw = real.read_bytes()
+                with real.open("rb") as fh:
+                    data = fh.read(limit + 1)
             except OSError as exc:
                 article.read_error = ("unreadable", str(exc.strerror or exc))
+            else:
+                if len(data) > limit:
+                    article.read_error = ("too_large", f"file larger than {limit} bytes")
+                else:
+                    article.raw = data
         yield article
     if count == 0 and not os.path.exists(source.location) and "*" not in source.location:
         raise SourceError(f"source {source.name!r}: nothing found at {source.location!r}")

@@ -91,9 +91,14 @@ def _records(source: SourceConfig, stream: IO[bytes], name: str,
             continue
         raw = record.content_stream().read(max_bytes + 1)  # de-chunked and decompressed
         if len(raw) > max_bytes:
-            skipped["too_large"] += 1
-            logger.warning("source %s: %s in %s is over %d bytes; skipped", source.name, url,
-                           name, max_bytes)
+            # An HTML page, only too big: an item that fails (too_large), not one that is
+            # silently left out of the run's accounting.
+            logger.warning("source %s: %s in %s is over %d bytes", source.name, url, name,
+                           max_bytes)
+            yield Article(url=url, source=source.name, content_type="html",
+                          expected_language=source.language, final_url=url,
+                          http_status=status, read_error=("too_large",
+                                                          f"record over {max_bytes} bytes"))
             continue
         article = Article(
             url=url,
