@@ -162,7 +162,7 @@ class BatchLoader:
         self.loaded = 0
 
     def load(self, batch: list[Article]) -> None:
-        with self.warehouse.begin() as conn:
+        with self.warehouse.begin(write_lock=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263542)")
             self.dedup.lookup = lambda urls, canon, hashes: existing_articles(

@@ -59,6 +59,7 @@ class Warehouse:
             engine = create_engine(self.url, pool_pre_ping=True, future=True)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "begin", _sqlite_begin)
         self.engine = engine
         self._migrated = False
 
@@ -70,10 +71,18 @@ class Warehouse:
         return f"Warehouse({safe_url(self.url)})"
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction: committed on success, rolled back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
+    def begin(self, write_lock: bool = False) -> Iterator[Connection]:
+        """One transaction: committed on success, rolled back on any error.
+
+        `write_lock` takes SQLite's write lock at the start (BEGIN IMMEDIATE), so a
+        check-then-insert (dedup + load) cannot interleave with another loader; on
+        PostgreSQL the loader uses an advisory lock instead.
+        """
+        with self.engine.connect() as conn:
+            if write_lock:
+                conn = conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     def migrate(self, revision: str = "head") -> None:
         """Apply the Alembic migrations up to `revision` (idempotent)."""
@@ -112,7 +121,14 @@ def _strip_password(message: str, url: str) -> str:
     return message.replace(password, "***") if password else message
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite would start transactions lazily, only before the first write, so a batch's
+    # dedup lookups would run outside its transaction. We begin explicitly instead.
+    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # transactions are begun by _sqlite_begin
     cursor = dbapi_connection.cursor()
     # WAL lets analysts read while a load writes; busy_timeout waits for a writer instead
     # of failing at once when two processes load together.
