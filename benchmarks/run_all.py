@@ -7,7 +7,9 @@ Each script prints a markdown report and writes it to --out; BENCHMARKS.md gets 
 section per script with the exact command, the date, the core count and the load average
 before and after (the machine is often shared: figures taken under load are slower).
 Scripts left out with --only keep their previous section from the existing BENCHMARKS.md,
-marked with the date it was produced. --full runs the slow sizes (dedup_scale with 1M).
+each stating the date it was produced; hand-written sections (between
+`<!-- bench:NAME -->` markers, NAME not a script) are kept verbatim. --full runs the slow
+sizes (dedup_scale with 1M signatures).
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ def assemble(sections: dict[str, str]) -> str:
         "and the load average it ran under: this machine is shared, and timings taken at a "
         "load above the core count are slower than on a quiet machine.\n",
     ]
-    for name in BENCHMARKS:
+    # Generated sections in a fixed order, then hand-written ones (e.g. the analysis of
+    # where the time goes), which are kept verbatim from the previous file.
+    for name in [*BENCHMARKS, *(n for n in sections if n not in BENCHMARKS)]:
         if name in sections:
             parts.append(f"<!-- bench:{name} -->\n{sections[name]}<!-- /bench:{name} -->\n")
     return "\n".join(parts)
@@ -95,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="before each script, wait until the 1-min load is below this")
     parser.add_argument("--max-wait", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    parser.add_argument("--assemble-only", action="store_true",
+                        help="run nothing: rewrite the file from its current sections")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(BENCHMARKS)
     unknown = set(names) - set(BENCHMARKS)
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         extra.setdefault(name, []).extend(shlex.split(flags))
 
     sections = previous_sections(args.out)
-    for name in names:
+    for name in [] if args.assemble_only else names:
         _, default, full = BENCHMARKS[name]
         if args.wait_quiet:
             wait_for_quiet(args.wait_quiet, args.max_wait)
