@@ -425,7 +425,7 @@ COMMENTS: dict[tuple[str, ...], str] = {
     ("services", AIRFLOW_APISERVER): "UI + REST API + the Execution API the workers call.",
     ("services", AIRFLOW_WORKER): (
         "Scale out with `docker compose up -d --scale airflow-worker=N`, or run this service\n"
-        "on other hosts against the same postgres/redis (see docs/deploy.md)."
+        "on other hosts against the same postgres/redis (see the Deploy section of README.md)."
     ),
 }
 
