@@ -45,8 +45,11 @@ def _is_public(addr: IPAddress) -> bool:
     # IPv4-mapped IPv6 (::ffff:127.0.0.1) must be judged as the IPv4 address it maps.
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
+    # is_global also covers ranges that are not "private" yet not reachable on the
+    # internet, e.g. 100.64.0.0/10 (shared/CGNAT space, where some clouds put metadata).
     return not (
-        addr.is_private
+        not addr.is_global
+        or addr.is_private
         or addr.is_loopback
         or addr.is_link_local
         or addr.is_multicast

@@ -1,0 +1,44 @@
+"""`news-etl report` as a subprocess on SQLite and PostgreSQL: the run's counts and top
+reasons, and the run's Data Docs naming the failed expectation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from support.local_site import STORY, page
+
+CLI = Path(sys.executable).parent / "news-etl"
+WORDS = "expect_column_pair_values_a_to_be_greater_than_b"
+
+
+def test_report_cli_counts_reasons_and_data_docs(warehouse_url, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.html").write_text(page("Night trains", STORY))
+    (folder / "short.html").write_text(page("Stub", ["Subscribe to read the rest of this."]))
+    (folder / "empty.html").write_bytes(b"")
+    (folder / "binary.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" * 50)
+    (tmp_path / "sources.yml").write_text("sources:\n- {name: mixed, kind: files, "
+                                          "location: in}\n")
+    env = {"PATH": str(CLI.parent), "NEWS_ETL_DATA_DOCS_DIR": str(tmp_path / "docs"),
+           "GX_ANALYTICS_ENABLED": "false", "HOME": str(tmp_path)}
+    ingest = subprocess.run([str(CLI), "ingest", str(tmp_path / "sources.yml"), "--warehouse",
+                             warehouse_url, "--workers", "1", "--run-id", "rep-1"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    report = subprocess.run([str(CLI), "report", "rep-1", "--warehouse", warehouse_url],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr[-3000:]
+    out = report.stdout
+    row = next(line for line in out.splitlines() if line.startswith("mixed"))
+    assert row.split()[1:7] == ["4", "1", "0", "1", "2", "0"], row
+    assert "(!)" not in out
+    assert f"rejected      1  {WORDS}" in out
+    assert "failed        1  empty" in out and "failed        1  decode_error" in out
+    docs = Path(out.split("data docs: ", 1)[1].split()[0])
+    assert docs.name == "index.html" and docs.is_file()
+    assert docs.is_relative_to(tmp_path / "docs")
+    html = "".join(p.read_text(errors="ignore") for p in docs.parent.rglob("*.html"))
+    assert WORDS in html  # the failed expectation is named in the rendered docs
