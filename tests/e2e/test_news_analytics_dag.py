@@ -1,0 +1,50 @@
+"""news_ingest then news_analytics through real Airflow (`airflow dags test`): summaries
+refreshed through the `warehouse_default` connection, and a reject-rate spike fails loudly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from .conftest import airflow, airflow_env
+
+
+@pytest.mark.slow
+def test_ingest_then_analytics_through_airflow(airflow_home, pg_database) -> None:
+    plain_url = pg_database.replace("postgresql+psycopg://", "postgresql://")
+    with_conn = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=plain_url)
+    airflow(with_conn, "dags", "test", "news_ingest")
+
+    # 1. Through the connection (common-sql hook): summaries match the loaded articles.
+    result = airflow(with_conn, "dags", "test", "news_analytics")
+    log = result.stdout + result.stderr
+    assert "reject rates within threshold" in log
+    engine = create_engine(pg_database)
+    with engine.connect() as conn:
+        loaded = conn.execute(text("SELECT COUNT(*) FROM articles")).scalar_one()
+        assert loaded > 0
+        assert conn.execute(text("SELECT SUM(articles) FROM mv_daily_articles")).scalar() \
+            == loaded
+        assert conn.execute(text("SELECT SUM(loaded) FROM mv_source_health")).scalar() \
+            == loaded
+        # 2. A source's layout changes: its newest run rejects 35 of 40 items.
+        conn.execute(text(
+            "INSERT INTO ingest_runs (run_id, source, started_at, finished_at, status, "
+            "discovered, loaded, duplicates, rejected, failed, not_modified) VALUES "
+            "('layout-change', '1scandal', :now, :now, 'success', 40, 5, 0, 35, 0, 0)"),
+            {"now": datetime.now(UTC)})
+        conn.commit()
+    engine.dispose()
+
+    # Without the connection: etl's fallback (NEWS_ETL_WAREHOUSE_URL) finds the warehouse,
+    # and the run fails loudly, naming the source.
+    fallback = airflow_env(airflow_home, NEWS_ETL_WAREHOUSE_URL=plain_url)
+    failed = airflow(fallback, "dags", "test", "news_analytics", check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0, output[-4000:]
+    assert "AirflowFailException" in output
+    assert "1scandal: 35/40 rejected (88% > 50%" in output
+    # The threshold is a Param: raised above the spike, the same data passes.
+    airflow(fallback, "dags", "test", "news_analytics", "-c", '{"reject_threshold": 0.9}')
