@@ -60,34 +60,55 @@ def news_ingest():
         """Which sources this run reads (validated against sources.yml)."""
         return [s.name for s in _sources().select(list((params or {}).get("sources") or []))]
 
-    # The news_fetch pool bounds how many sources fetch at once across all runs.
-    @task(map_index_template="{{ source_name }}", pool="news_fetch")
-    def extract(source_name: str, params: dict | None = None) -> str:
-        """Discover, fetch and extract one source into the staging folder."""
-        from warehouse_hook import WarehouseHook
-
-        from etl.pipeline import stage_extract, staging_root
+    @task(map_index_template="{{ source_name }}")
+    def discover(source_name: str, params: dict | None = None) -> int:
+        """Find one source's items and split them into chunks (a feed that is down fails
+        this task only)."""
+        from etl.pipeline import stage_discover, staging_root
 
         context = get_current_context()
         context["source_name"] = source_name  # type: ignore[typeddict-unknown-key]
         source = _sources().select([source_name])[0]
-        run_id = context["run_id"]
-        return stage_extract(source, run_id, staging_root(), _options(params or {}),
-                             WarehouseHook().get_warehouse())
+        return len(stage_discover(source, context["run_id"], staging_root(),
+                                  _options(params or {})))
+
+    @task(trigger_rule="all_done")
+    def plan_chunks(sources: list[str]) -> list[str]:
+        """Every chunk folder discovered, whichever sources failed."""
+        from etl.pipeline import staged_chunks, staging_root
+
+        return staged_chunks(get_current_context()["run_id"], staging_root(), sources)
+
+    # Each chunk is fetched and extracted by its own task; the news_fetch pool bounds how
+    # many run at once across all runs, whatever the number of workers.
+    @task(map_index_template="{{ chunk_label }}", pool="news_fetch")
+    def extract(chunk: str, params: dict | None = None) -> str:
+        """Fetch (web sources) and extract one chunk of a source."""
+        from warehouse_hook import WarehouseHook
+
+        from etl.pipeline import stage_fetch_extract
+
+        context = get_current_context()
+        path = Path(chunk)
+        label = f"{path.parent.name}/{path.name}"
+        context["chunk_label"] = label  # type: ignore[typeddict-unknown-key]
+        source = _sources().select([path.parent.name])[0]
+        return stage_fetch_extract(chunk, source, context["run_id"], _options(params or {}),
+                                   WarehouseHook().get_warehouse())
 
     @task
-    def validate(folder: str) -> str:
-        """Great Expectations suite on the source's batches; rejects are quarantined."""
+    def validate(chunk: str) -> str:
+        """Great Expectations suite on the chunk's batches; rejects are quarantined."""
         from etl.pipeline import stage_validate
 
-        source_name = Path(folder).name
-        source = _sources().select([source_name])[0]
-        return stage_validate(folder, {source.name: source.min_words} if source.min_words
+        source = _sources().select([Path(chunk).parent.name])[0]
+        return stage_validate(chunk, {source.name: source.min_words} if source.min_words
                               else None)
 
     @task(trigger_rule="all_done")
     def load(sources: list[str]) -> dict:
-        """Dedup and load every source (also records sources whose extract failed)."""
+        """Dedup and load every source's chunks in one serial step (the dedup decisions
+        need one writer); records failed sources and chunks too, so the counts add up."""
         from warehouse_hook import WarehouseHook
 
         from etl.pipeline import stage_load, staging_root
@@ -105,7 +126,9 @@ def news_ingest():
         return summary["totals"]
 
     names = plan_sources()
-    validated = validate.expand(folder=extract.expand(source_name=names))
+    chunks = plan_chunks(names)
+    discover.expand(source_name=names) >> chunks
+    validated = validate.expand(chunk=extract.expand(chunk=chunks))
     summary = load(names)
     validated >> summary
     publish(summary)

@@ -197,16 +197,9 @@ def batched(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
         yield batch
 
 
-def _read_and_extract(
-    source: SourceConfig, sink, options: RunOptions, warehouse: Warehouse | None = None,
-    run_id: str | None = None,
-) -> tuple[CountingSource, list[Stage], Iterator[Article]]:
-    """discover → (fetch) → extract, lazily. Returns the counter, the stages and the stream.
-
-    Web sources share one Fetcher (robots.txt cache, per-host politeness) between
-    discovery and page fetching; with a warehouse, the fetch ledger drives conditional GET
-    and skips, and every fetched body goes to the WARC archive.
-    """
+def _discover(source: SourceConfig, options: RunOptions):
+    """The source's items as a counted stream, and the Fetcher web sources share between
+    discovery and page fetching (robots.txt cache, per-host politeness)."""
     fetcher = None
     if source.kind != "files":
         from etl.fetch.http import Fetcher
@@ -216,13 +209,25 @@ def _read_and_extract(
         source, fetcher, since=options.since, until=options.until,
         max_items=options.max_items,
     ))
+    return found, fetcher
+
+
+def _fetch_and_extract(
+    source: SourceConfig, items: Iterable[Article], sink, options: RunOptions,
+    warehouse: Warehouse | None, run_id: str | None, fetcher=None,
+) -> tuple[list[Stage], Iterator[Article]]:
+    """(fetch) → extract, lazily. With a warehouse, the fetch ledger drives conditional GET
+    and skips; every fetched body goes to the WARC archive."""
     stages: list[Stage] = []
-    stream: Iterable[Article] = progress(found, f"{source.name}: read")
+    stream: Iterable[Article] = items
     if needs_fetch(source):
         from etl.fetch.archive import WarcArchive
+        from etl.fetch.http import Fetcher
         from etl.fetch.ledger import FetchLedger
         from etl.fetch.stage import FetchStage
 
+        owned = fetcher is None
+        fetcher = fetcher or Fetcher(source.http)
         fetch = FetchStage(
             sink, fetcher,
             ledger=FetchLedger(warehouse, source.name) if warehouse is not None else None,
@@ -231,11 +236,25 @@ def _read_and_extract(
         )
         stages.append(fetch)
         stream = fetch(stream)
+        if owned:
+            stream = _closing(stream, fetcher)
     extract = ExtractStage(sink, {source.name: source.boilerplate},
                            PoolSettings(workers=options.workers,
                                         timeout_s=options.extract_timeout_s))
     stages.append(extract)
-    return found, stages, _closing(extract(stream), fetcher)
+    return stages, extract(stream)
+
+
+def _read_and_extract(
+    source: SourceConfig, sink, options: RunOptions, warehouse: Warehouse | None = None,
+    run_id: str | None = None,
+) -> tuple[CountingSource, list[Stage], Iterator[Article]]:
+    """discover → (fetch) → extract, lazily. Returns the counter, the stages and the stream."""
+    found, fetcher = _discover(source, options)
+    stages, stream = _fetch_and_extract(
+        source, progress(found, f"{source.name}: read"), sink, options, warehouse, run_id,
+        fetcher)
+    return found, stages, _closing(stream, fetcher)
 
 
 def _closing(items: Iterator[Article], fetcher) -> Iterator[Article]:
@@ -246,15 +265,15 @@ def _closing(items: Iterator[Article], fetcher) -> Iterator[Article]:
             fetcher.close()
 
 
-def _all_failed(discovered: int, counts: Counter[Outcome], stages: list[Stage]
+def _all_failed(discovered: int, counts: Counter[Outcome], stats: list[dict[str, Any]]
                 ) -> tuple[str, str | None]:
-    """A source whose every item failed is reported as such (and fails its Airflow task):
-    usually a broken site, a changed layout or a broken environment — worth a look."""
+    """A source whose every item failed is reported as such: usually a broken site, a
+    changed layout or a broken environment — worth a look."""
     if discovered == 0 or counts.get(Outcome.FAILED, 0) < discovered:
         return "success", None
     reasons: Counter[str] = Counter()
-    for stage in stages:
-        reasons.update(stage.stats.dropped)
+    for item in stats:
+        reasons.update(item.get("dropped", {}))
     top = ", ".join(f"{r} ×{n}" for r, n in reasons.most_common(3))
     return "all_failed", f"every item failed ({top})"
 
@@ -289,7 +308,8 @@ def ingest_source(
     loader.flush()
     report.discovered = found.count if found else 0
     if report.status == "success":
-        report.status, report.error = _all_failed(report.discovered, sink.counts, stages)
+        report.status, report.error = _all_failed(
+            report.discovered, sink.counts, [st.stats.as_dict() for st in stages])
     report.outcomes = sink.counts + Counter({Outcome.LOADED: loader.loaded})
     report.stage_stats = [s.stats.as_dict()
                           for s in [*stages, validate, loader.dedup, loader.near]]
@@ -299,10 +319,14 @@ def ingest_source(
 
 
 def _data_docs(validate: ValidateStage, run_id: str, source: str) -> str | None:
+    return _data_docs_from(validate.gx_results, run_id, source)
+
+
+def _data_docs_from(results: list[Any], run_id: str, source: str) -> str | None:
     """Data Docs of this run and source; a failure to render never fails the run."""
     folder = data_docs_root() / re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id) / source
     try:
-        path = build_data_docs(validate.gx_results, folder, run_id)
+        path = build_data_docs(results, folder, run_id)
     except Exception as exc:
         log.warning("could not build data docs for %s: %s", source, exc)
         return None
@@ -385,45 +409,88 @@ def _read_jsonl(path: Path) -> Iterator[str]:
                 yield line
 
 
-def stage_extract(
-    source: SourceConfig, run_id: str, root: Path, options: RunOptions | None = None,
-    warehouse: Warehouse | None = None,
-) -> str:
-    """discover → fetch → extract for one source; returns the staging folder.
+CHUNK_SIZE = 200  # items per mapped fetch/extract task
 
-    The warehouse, when given, holds the fetch ledger (conditional GET, skips, backoff)."""
+
+def _chunks(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("chunk-*") if p.is_dir())
+
+
+def stage_discover(source: SourceConfig, run_id: str, root: Path,
+                   options: RunOptions | None = None, chunk_size: int = CHUNK_SIZE) -> list[str]:
+    """Discover one source's items and split them into chunk folders of `chunk_size` items,
+    each fetched and extracted by its own (mapped) task. Returns the chunk folders.
+
+    A source that fails part-way keeps the chunks found so far (they are processed and
+    accounted for) and raises SourceError after recording the failure."""
+    import shutil
+
     options = options or RunOptions()
     folder = run_dir(root, run_id, source.name)
+    for old in _chunks(folder):  # a retried task starts over
+        shutil.rmtree(old)
     meta: dict[str, Any] = {"source": source.name, "started_at": datetime.now(UTC).isoformat(),
                             "status": "success", "error": None}
-    drops_tmp = folder / "dropped-extract.jsonl.tmp"
-    with drops_tmp.open("w", encoding="utf-8") as drops:
-        sink = _JsonlSink(drops)
-        found = None
-        stages: list[Stage] = []
-        try:
-            if warehouse is not None:
-                warehouse.ensure_schema()
-            found, stages, extracted = _read_and_extract(source, sink, options, warehouse,
-                                                         run_id)
-            _write_atomically(folder / "extracted.jsonl", (a.to_json() for a in extracted))
-        except SourceError as exc:
-            meta["status"], meta["error"] = "source_failed", str(exc)
-            (folder / "extracted.jsonl").write_text("")
-    drops_tmp.replace(folder / "dropped-extract.jsonl")
-    meta["discovered"] = found.count if found else 0
-    meta["stage_stats"] = [s.stats.as_dict() for s in stages]
-    if meta["status"] == "success":
-        meta["status"], meta["error"] = _all_failed(meta["discovered"], sink.counts, stages)
+    found, fetcher = _discover(source, options)
+    chunk_paths: list[str] = []
+    try:
+        for i, chunk in enumerate(batched(progress(found, f"{source.name}: discover"),
+                                          chunk_size)):
+            path = folder / f"chunk-{i:05d}"
+            path.mkdir()
+            _write_atomically(path / "items.jsonl", (a.to_json() for a in chunk))
+            chunk_paths.append(str(path))
+    except SourceError as exc:
+        meta["status"], meta["error"] = "source_failed", str(exc)
+    finally:
+        if fetcher is not None:
+            fetcher.close()
+    meta["discovered"] = found.count
     (folder / "meta.json").write_text(json.dumps(meta))
     if meta["status"] != "success":
         raise SourceError(meta["error"])  # fails this mapped task only; load still records it
-    return str(folder)
+    return chunk_paths
+
+
+def staged_chunks(run_id: str, root: Path, sources: list[str]) -> list[str]:
+    """Every chunk folder discovered for this run (those of failed sources included)."""
+    return [str(c) for name in sources for c in _chunks(run_dir(root, run_id, name))]
+
+
+def stage_fetch_extract(chunk: str, source: SourceConfig, run_id: str,
+                        options: RunOptions | None = None,
+                        warehouse: Warehouse | None = None) -> str:
+    """Fetch (web sources) and extract one chunk; returns the chunk folder.
+
+    The warehouse, when given, holds the fetch ledger (conditional GET, skips, backoff)."""
+    options = options or RunOptions()
+    path = Path(chunk)
+    if warehouse is not None:
+        warehouse.ensure_schema()
+    tmp = path / "dropped-extract.jsonl.tmp"
+    with tmp.open("w", encoding="utf-8") as drops:
+        sink = _JsonlSink(drops)
+        items = (Article.from_json(line) for line in _read_jsonl(path / "items.jsonl"))
+        stages, extracted = _fetch_and_extract(source, items, sink, options, warehouse, run_id)
+        _write_atomically(path / "extracted.jsonl", (a.to_json() for a in extracted))
+    tmp.replace(path / "dropped-extract.jsonl")
+    (path / "extract.json").write_text(json.dumps(
+        {"stage_stats": [st.stats.as_dict() for st in stages]}))
+    return chunk
+
+
+def stage_extract(
+    source: SourceConfig, run_id: str, root: Path, options: RunOptions | None = None,
+    warehouse: Warehouse | None = None,
+) -> list[str]:
+    """Discover, fetch and extract a whole source in this process; returns its chunks."""
+    chunks = stage_discover(source, run_id, root, options)
+    return [stage_fetch_extract(c, source, run_id, options, warehouse) for c in chunks]
 
 
 def stage_validate(folder: str, min_words: dict[str, int] | None = None,
                    batch_size: int = 500) -> str:
-    """Validate a source's extracted items with the GX suite; returns the staging folder."""
+    """Validate a chunk's extracted items with the GX suite; returns the chunk folder."""
     path = Path(folder)
     tmp = path / "dropped-validate.jsonl.tmp"
     with tmp.open("w", encoding="utf-8") as drops:
@@ -432,47 +499,87 @@ def stage_validate(folder: str, min_words: dict[str, int] | None = None,
         _write_atomically(path / "validated.jsonl", (a.to_json() for a in stage(items)))
     tmp.replace(path / "dropped-validate.jsonl")
     (path / "validation.json").write_text(json.dumps({
-        "stage_stats": stage.stats.as_dict(), "results": stage.results,
-        "report_path": _data_docs(stage, path.parent.name, path.name)}))
+        "stage_stats": stage.stats.as_dict(), "results": stage.results}))
     return folder
+
+
+def _merge_stats(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sum the per-chunk stats of each stage, keeping the stages' order."""
+    merged: dict[str, dict[str, Any]] = {}
+    for item in stats:
+        into = merged.setdefault(item["stage"], {"stage": item["stage"], "received": 0,
+                                                 "forwarded": 0, "dropped_items": 0,
+                                                 "dropped": Counter()})
+        for key in ("received", "forwarded", "dropped_items"):
+            into[key] += item.get(key, 0)
+        into["dropped"].update(item.get("dropped", {}))
+    return [{**m, "dropped": dict(m["dropped"])} for m in merged.values()]
+
+
+def _unfinished(path: Path, step: str, sink: OutcomeBuffer) -> None:
+    """Account for the items of a chunk whose `step` task never completed."""
+    source_file = "items.jsonl" if step == "extract" else "extracted.jsonl"
+    for line in _read_jsonl(path / source_file):
+        sink(Dropped(Article.from_json(line), Outcome.FAILED, step, [f"{step}_task_failed"],
+                     f"the {step} task of {path.name} did not complete"))
+
+
+def _load_chunk(path: Path, loader: BatchLoader, sink: OutcomeBuffer, batch_size: int,
+                stats: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    if not (path / "extract.json").exists():
+        _unfinished(path, "extract", sink)
+        return
+    stats.extend(json.loads((path / "extract.json").read_text())["stage_stats"])
+    for line in _read_jsonl(path / "dropped-extract.jsonl"):
+        sink(Dropped.from_json(line))
+    if not (path / "validation.json").exists():
+        _unfinished(path, "validate", sink)
+        return
+    validation = json.loads((path / "validation.json").read_text())
+    stats.append(validation["stage_stats"])
+    results.extend(validation["results"])
+    for line in _read_jsonl(path / "dropped-validate.jsonl"):
+        sink(Dropped.from_json(line))
+    items = (Article.from_json(line) for line in _read_jsonl(path / "validated.jsonl"))
+    for batch in batched(items, batch_size):
+        loader.load(batch)
 
 
 def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse,
                batch_size: int = 200) -> RunSummary:
-    """Dedup and load every source's validated items and record each source's run."""
+    """Dedup and load every source's validated chunks and record each source's run.
+
+    Items of chunks whose extract or validate task failed are recorded as failed, so the
+    run's counts still add up."""
     warehouse.ensure_schema()
     reports = []
     for name in sources:
         folder = run_dir(root, run_id, name)
         meta_path = folder / "meta.json"
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {
-            "status": "source_failed", "error": "extract step did not run", "discovered": 0,
-            "started_at": datetime.now(UTC).isoformat(), "stage_stats": []}
+            "status": "source_failed", "error": "discover step did not run", "discovered": 0,
+            "started_at": datetime.now(UTC).isoformat()}
         started = datetime.fromisoformat(meta["started_at"])
         with warehouse.begin() as conn:
             start_run(conn, run_id, name, started)
         sink = OutcomeBuffer()
-        for file in ("dropped-extract.jsonl", "dropped-validate.jsonl"):
-            for line in _read_jsonl(folder / file):
-                sink(Dropped.from_json(line))
         loader = BatchLoader(warehouse, run_id, sink)
-        items = (Article.from_json(line) for line in _read_jsonl(folder / "validated.jsonl"))
-        for batch in batched(progress(items, f"{name}: load"), batch_size):
-            loader.load(batch)
+        stats: list[dict[str, Any]] = []
+        results: list[dict[str, Any]] = []
+        for chunk in progress(_chunks(folder), f"{name}: load chunks"):
+            _load_chunk(chunk, loader, sink, batch_size, stats, results)
         loader.flush()
-        validation_path = folder / "validation.json"
-        validation = json.loads(validation_path.read_text()) if validation_path.exists() else {}
-        if not validation and meta["status"] == "success":
-            meta["status"], meta["error"] = "incomplete", "validate step did not run"
         report = SourceReport(
             name, discovered=meta["discovered"],
             outcomes=sink.counts + Counter({Outcome.LOADED: loader.loaded}),
             status=meta["status"], error=meta["error"],
-            report_path=validation.get("report_path"),
-            stage_stats=[*meta["stage_stats"], *(
-                [validation["stage_stats"]] if validation else []), loader.dedup.stats.as_dict(),
-                loader.near.stats.as_dict()],
+            stage_stats=[*_merge_stats(stats), loader.dedup.stats.as_dict(),
+                         loader.near.stats.as_dict()],
         )
-        _finish(warehouse, run_id, name, started, report, validation.get("results", []))
+        if report.status == "success":
+            report.status, report.error = _all_failed(report.discovered, report.outcomes,
+                                                       report.stage_stats)
+        report.report_path = _data_docs_from(results, run_id, name)
+        _finish(warehouse, run_id, name, started, report, results)
         reports.append(report)
     return RunSummary(run_id, reports)

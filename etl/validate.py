@@ -257,8 +257,15 @@ def build_data_docs(gx_results: list[Any], folder: Path, run_id: str) -> Path | 
     context = gx.get_context(mode="ephemeral", project_config=config)
     context.suites.add(build_suite(gx, __import__("great_expectations.expectations",
                                                   fromlist=["x"])))
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
+
+    schema = ExpectationSuiteValidationResultSchema()
     run_time = datetime.now(UTC)
     for i, result in enumerate(gx_results):
+        if isinstance(result, dict):  # results kept as JSON between Airflow tasks
+            result = schema.load(result)
         key = ValidationResultIdentifier(
             ExpectationSuiteIdentifier(name=SUITE_NAME),
             RunIdentifier(run_name=run_id, run_time=run_time + timedelta(microseconds=i)),
