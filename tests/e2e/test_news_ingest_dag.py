@@ -12,12 +12,17 @@ from etl.warehouse.schema import articles, ingest_runs
 from .conftest import airflow, airflow_env
 
 pytestmark = pytest.mark.slow
+SECRET = "Zq8-not-a-real-password-3x"
 
 
 def test_news_ingest_runs_through_airflow_into_the_warehouse(airflow_home, pg_database):
-    conn_uri = pg_database.replace("postgresql+psycopg://", "postgresql://")
+    # PostgreSQL trusts local logins, so any password works — and it must never be logged.
+    conn_uri = pg_database.replace("postgresql+psycopg://postgres@",
+                                   f"postgresql://postgres:{SECRET}@")
     env = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=conn_uri)
-    airflow(env, "dags", "test", "news_ingest")
+    result = airflow(env, "dags", "test", "news_ingest")
+    output = result.stdout + result.stderr  # `dags test` prints every task's log here
+    assert "data docs for" in output and SECRET not in output
     engine = create_engine(pg_database)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(articles)).scalar() == 5
