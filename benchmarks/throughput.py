@@ -67,6 +67,7 @@ from _common import (
 PG_ADMIN_URL = os.environ.get("NEWS_ETL_TEST_PG_ADMIN_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 N_PORTS = 16
+ceiling_name = "ceiling: bare_extraction, process pool"
 REPLACE_RATE = 0.30
 
 # --- corpus --------------------------------------------------------------------------------
@@ -508,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait", type=float, default=600.0)
     parser.add_argument("--out", type=Path, help="also write the markdown report here")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument("--paired", action="store_true",
+                        help="measure the ceiling again right before each variant")
     args = parser.parse_args(argv)
     variants = set(args.variants.split(","))
     workers = args.workers or os.cpu_count() or 1
@@ -527,18 +530,32 @@ def main(argv: list[str] | None = None) -> int:
         paths = all_paths[:args.docs]
         corpus = subset(tmp / "corpus", paths)
         ceiling = None
-        if "ceiling" in variants:
+
+        def measure_ceiling() -> Run:
             before = load_average()
             wall, texts = run_ceiling(sorted(corpus.glob("*.html")), workers)
-            ceiling = Run("ceiling: bare_extraction, process pool", len(paths), wall, before,
-                          load_average(), {"with text": sum(1 for t in texts.values() if t)},
-                          command=f"{_shell([sys.executable, __file__])} (run_ceiling)")
-            runs.append(ceiling)
+            run = Run("ceiling: bare_extraction, process pool", len(paths), wall, before,
+                      load_average(), {"with text": sum(1 for t in texts.values() if t)},
+                      command=f"{_shell([sys.executable, __file__])} (run_ceiling)")
+            runs.append(run)
+            return run
+
+        if "ceiling" in variants:
+            ceiling = measure_ceiling()
+
+        def paired() -> None:
+            # Load on a shared machine drifts within minutes: with --paired, each variant
+            # gets its own ceiling measured just before it, and its ratio uses that one.
+            nonlocal ceiling
+            if args.paired and runs and runs[-1].name != ceiling_name:
+                ceiling = measure_ceiling()
         if "files" in variants:
+            paired()
             runs.append(run_cli("files → SQLite (CLI)", files_sources(tmp / "files.yml",
                                 corpus), f"sqlite:///{tmp / 'files.db'}", workers,
                                 args.batch_size, tmp, len(paths), sample_rss=True))
         if "urls" in variants:
+            paired()
             site = LocalSite(corpus)
             try:
                 url_list = site.url_list(paths, tmp / "urls.txt")
@@ -549,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 site.close()
         if "postgresql" in variants:
+            paired()
             name, url = fresh_pg_database()
             try:
                 runs.append(run_cli("files → PostgreSQL (CLI)", files_sources(
@@ -569,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
                 tmp, args.rss_docs, sample_rss=True))
         rows = []
         for run in runs:
+            if run.name == ceiling_name:
+                ceiling = run
             ratio = "" if ceiling is None or run is ceiling or run.docs != ceiling.docs else \
                 f"{run.wall_s / ceiling.wall_s:.2f}"
             if run.name.startswith("files → SQLite, RSS") and ceiling is not None:
