@@ -1,4 +1,4 @@
-"""Local HTTP servers for the fetch tests (127.0.0.1 only; no internet)."""
+"""Local HTTP servers for the fetch and web-source tests (127.0.0.1 only; no internet)."""
 
 from __future__ import annotations
 
