@@ -68,7 +68,7 @@ test: setup
 
 airflow: airflow-init
 	@echo "Airflow UI: http://localhost:8080  (login: admin / the password printed below, also in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
-	$(BIN)/airflow standalone
+	PATH=$(BIN):$$PATH $(BIN)/airflow standalone
 
 migrate: setup
 	$(BIN)/news-etl migrate
