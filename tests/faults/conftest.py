@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 from support.local_site import STORY
+from support.postgres import ThrowawayPostgres
 
 from etl.warehouse.schema import articles
 
 CLI = Path(sys.executable).parent / "news-etl"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def write_corpus(folder: Path, count: int, seed: int = 7) -> Path:
@@ -80,43 +77,6 @@ def wait_for_rows(url: str, proc: subprocess.Popen, at_least: int = 1,
         assert proc.poll() is None, f"ingest ended before any row: {proc.communicate()}"
         time.sleep(0.05)
     raise AssertionError("no rows appeared")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ThrowawayPostgres:
-    """Our own PostgreSQL 15 cluster (never the shared server), run as the postgres user."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="news-etl-pg-"))
-        shutil.chown(self.dir, "postgres", "postgres")
-        self.data = self.dir / "data"
-        self.port = free_port()
-        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _pg(self, tool: str, *args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / tool), *args],
-                       check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        self._pg("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.dir / "log"), "-o",
-                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self._pg("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
-
-    def running(self) -> bool:
-        return (self.data / "postmaster.pid").exists()
-
-    def destroy(self) -> None:
-        if self.running():
-            self.stop("immediate")
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
