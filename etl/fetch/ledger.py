@@ -35,12 +35,20 @@ class FetchLedger:
         self.source = source
         self.flush_every = flush_every
         self._pending: dict[str, dict[str, Any]] = {}
+        # One lookup per URL: skip, backoff, validators and change checks all read it.
+        self._known: dict[str, dict[str, Any] | None] = {}
 
     def state(self, url: str) -> dict[str, Any] | None:
-        with self.warehouse.engine.connect() as conn:
-            row = conn.execute(select(fetch_ledger).where(fetch_ledger.c.url == url)
-                               ).mappings().first()
-        return dict(row) if row else None
+        if url in self._pending:
+            return self._pending[url]
+        if url not in self._known:
+            if len(self._known) >= 10_000:  # bounded; a URL is read a few times, close together
+                self._known.clear()
+            with self.warehouse.engine.connect() as conn:
+                row = conn.execute(select(fetch_ledger).where(fetch_ledger.c.url == url)
+                                   ).mappings().first()
+            self._known[url] = dict(row) if row else None
+        return self._known[url]
 
     def already_loaded(self, urls: list[str]) -> set[str]:
         found: set[str] = set()
@@ -73,7 +81,7 @@ class FetchLedger:
                fetched_at: datetime, final_url: str | None = None,
                etag: str | None = None, last_modified: str | None = None,
                body: bytes | None = None, archive_path: str | None = None) -> None:
-        previous = self._pending.get(url) or self.state(url) or {}
+        previous = self.state(url) or {}
         failures = (previous.get("consecutive_failures") or 0) + 1 if reason else 0
         row = {
             "url": url, "source": self.source, "final_url": final_url,
@@ -99,4 +107,5 @@ class FetchLedger:
             update = {c.name: stmt.excluded[c.name] for c in fetch_ledger.columns
                       if c.name != "url"}
             conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=update), rows)
+        self._known.update(self._pending)
         self._pending.clear()
