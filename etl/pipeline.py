@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from etl.dedup.near import NearDupStage, keep_order, resolve_settings
 from etl.extract import ExtractStage
 from etl.extract.pool import PoolSettings
 from etl.progress import progress
-from etl.records import Article, Dropped, Outcome, Stage
+from etl.records import Article, Dropped, Outcome, Stage, safe_name
 from etl.sources import SourceError, discover, needs_fetch
 from etl.validate import ValidateStage, build_data_docs, data_docs_root
 from etl.validate import prewarm as prewarm_validator
@@ -324,7 +323,7 @@ def _data_docs(validate: ValidateStage, run_id: str, source: str) -> str | None:
 
 def _data_docs_from(results: list[Any], run_id: str, source: str) -> str | None:
     """Data Docs of this run and source; a failure to render never fails the run."""
-    folder = data_docs_root() / re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id) / source
+    folder = data_docs_root() / safe_name(run_id) / source
     try:
         path = build_data_docs(results, folder, run_id)
     except Exception as exc:
@@ -371,8 +370,7 @@ def staging_root(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def run_dir(root: Path, run_id: str, source: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
-    path = root / safe / source
+    path = root / safe_name(run_id) / source
     path.mkdir(parents=True, exist_ok=True)
     return path
 

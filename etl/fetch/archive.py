@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from datetime import UTC, datetime
 from typing import Any
+
+from etl.records import safe_name
 
 DEFAULT_ARCHIVE_ROOT = "data/archive"
 
 
 def archive_root(root: str | None = None) -> str:
     return root or os.environ.get("NEWS_ETL_ARCHIVE_ROOT") or DEFAULT_ARCHIVE_ROOT
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
 class WarcArchive:
@@ -37,7 +34,7 @@ class WarcArchive:
                  now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
         base = archive_root(root).rstrip("/")
-        self.path = f"{base}/{now:%Y/%m/%d}/{_safe(run_id)}__{_safe(source)}.warc.gz"
+        self.path = f"{base}/{now:%Y/%m/%d}/{safe_name(run_id)}__{safe_name(source)}.warc.gz"
         self._file: Any = None
         self._writer: Any = None
         self.records = 0
@@ -86,7 +83,7 @@ def archived_files(source: str, since: datetime | None = None, until: datetime |
 
     base = archive_root(root).rstrip("/")
     fs, _, [path] = fsspec.get_fs_token_paths(base)
-    pattern = f"{path}/*/*/*/*__{_safe(source)}.warc.gz"
+    pattern = f"{path}/*/*/*/*__{safe_name(source)}.warc.gz"
     found = []
     for name in sorted(fs.glob(pattern)):
         parts = name.rsplit("/", 4)

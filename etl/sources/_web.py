@@ -16,6 +16,7 @@ import defusedxml.ElementTree as SafeET
 from lxml import etree
 
 from etl.config import SourceConfig
+from etl.records import to_utc
 from etl.sources.errors import SourceError
 
 if TYPE_CHECKING:
@@ -74,11 +75,6 @@ def read_location(
 # -- dates --------------------------------------------------------------------------------
 
 _W3C_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-
-
-def to_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC (feeds and sitemaps rarely say otherwise)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_date(text: str | None) -> datetime | None:

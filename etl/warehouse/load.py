@@ -17,7 +17,7 @@ from sqlalchemy import any_ as sa_any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from etl.records import OUTCOME_COLUMNS, Article, Dropped, Outcome
+from etl.records import OUTCOME_COLUMNS, Article, Dropped, Outcome, to_utc
 from etl.warehouse.bulk import copy_merge
 from etl.warehouse.schema import (
     article_bands,
@@ -54,11 +54,7 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
 
 def _utc(value: datetime | None) -> datetime | None:
     """Timestamps are stored in UTC (SQLite keeps no offset; PostgreSQL converts anyway)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return to_utc(value) if value is not None else None
 
 
 def article_row(article: Article, run_id: str, now: datetime) -> dict[str, Any]:
