@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from etl.records import Article, Dropped
 
 DEFAULT_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 60.0  # workers that have not answered a ping by then never will
 DEFAULT_TASKS_PER_WORKER = 250
 DEFAULT_WORKER_MEMORY_MB = 4096
 WINDOW_MIN = 64  # documents in flight at least (see ExtractPool.map)
@@ -114,8 +115,11 @@ class ExtractPool:
         from pebble import ProcessExpired
 
         try:
-            self.pool.schedule(_ping, timeout=120).result()
-        except (ProcessExpired, FutureTimeout, OSError, RuntimeError) as exc:
+            # The schedule timeout only counts once a worker runs the task; when no worker
+            # can ever start (the forkserver died importing the launcher), only a wait
+            # bound on the result itself ends the check.
+            self.pool.schedule(_ping, timeout=120).result(timeout=STARTUP_TIMEOUT_S)
+        except (ProcessExpired, FutureTimeout, TimeoutError, OSError, RuntimeError) as exc:
             self.close()
             raise PoolUnavailable(f"extraction workers cannot start: {exc!r}") from exc
 
