@@ -4,7 +4,7 @@
 # Mounted into /docker-entrypoint-initdb.d of the postgres service (docker-compose.yml): the
 # official postgres image runs it ONCE, on the first start of an empty data volume, as the
 # superuser named by POSTGRES_USER. Names and password come from the service environment
-# (WAREHOUSE_DB, WAREHOUSE_USER, WAREHOUSE_PASSWORD — see deploy/compose_spec.py); psql's
+# (WAREHOUSE_DB, WAREHOUSE_USER, WAREHOUSE_PASSWORD — see docker-compose.yml); psql's
 # :"ident" / :'literal' interpolation quotes them, so no value is ever spliced into SQL.
 # Changing WAREHOUSE_PASSWORD later does not alter an existing role: use ALTER ROLE.
 set -e
