@@ -1,4 +1,4 @@
-"""Warehouse analytics: summary refresh, the reject-rate alarm, full-text search.
+"""Warehouse analytics: summary refresh, the reject-rate and failed-source alarms, search.
 
 Plain functions on an etl `Warehouse`, so the news_analytics DAG stays thin and the
 logic is tested without Airflow, on SQLite and PostgreSQL alike. The views they read
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -139,6 +140,71 @@ def check_reject_rates(
                 baseline_rate=baseline, top_reasons=reasons.most_common(3)))
     for alert in alerts:
         log.warning("reject-rate alert: %s", alert)
+    return alerts
+
+
+# A source whose run ended in one of these needs a person: it failed as a whole (feed down,
+# folder missing) or every item failed (site broken, layout changed, environment broken).
+FAILED_SOURCE_STATUSES = ("source_failed", "all_failed")
+
+
+def failed_sources(reports: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The per-source rows (`SourceReport.as_dict()`, ingest_runs rows) of failed sources."""
+    return [r for r in reports if r.get("status") in FAILED_SOURCE_STATUSES]
+
+
+@dataclass(frozen=True)
+class SourceFailureAlert:
+    """A source whose run failed as a whole or failed every item."""
+
+    source: str
+    run_id: str
+    status: str
+    error: str | None
+    discovered: int
+    failed: int
+
+    def __str__(self) -> str:
+        return (f"{self.source}: {self.status} in run {self.run_id} "
+                f"({self.failed}/{self.discovered} items failed): "
+                f"{self.error or 'no error recorded'}")
+
+
+def check_source_failures(
+    warehouse: Warehouse,
+    run_ids: Iterable[str] | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+    now: datetime | None = None,
+) -> list[SourceFailureAlert]:
+    """Alerts for sources whose run ended `source_failed` or `all_failed`.
+
+    With `run_ids` (the ingest runs that triggered the check), every source of those runs
+    is judged. Without, each source's latest finished run within `window` is: a source
+    that failed once and has since succeeded no longer alarms.
+    """
+    warehouse.ensure_schema()
+    columns = (ingest_runs.c.run_id, ingest_runs.c.source, ingest_runs.c.status,
+               ingest_runs.c.error, ingest_runs.c.discovered, ingest_runs.c.failed)
+    wanted = sorted(set(run_ids or ()))
+    with warehouse.engine.connect() as conn:
+        if wanted:
+            rows = conn.execute(select(*columns).where(ingest_runs.c.run_id.in_(wanted))
+                                .order_by(ingest_runs.c.source, ingest_runs.c.run_id)).all()
+        else:
+            since = (now or datetime.now(UTC)) - window
+            latest: dict[str, Any] = {}
+            for row in conn.execute(
+                select(*columns)
+                .where(ingest_runs.c.started_at >= since, ingest_runs.c.status != "running")
+                .order_by(ingest_runs.c.source, ingest_runs.c.started_at, ingest_runs.c.run_id)
+            ):
+                latest[row.source] = row
+            rows = [latest[source] for source in sorted(latest)]
+    alerts = [SourceFailureAlert(source=r.source, run_id=r.run_id, status=r.status,
+                                 error=r.error, discovered=r.discovered, failed=r.failed)
+              for r in rows if r.status in FAILED_SOURCE_STATUSES]
+    for alert in alerts:
+        log.warning("failed-source alert: %s", alert)
     return alerts
 
 

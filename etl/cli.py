@@ -1,9 +1,4 @@
-"""`news-etl`: run the pipeline without Airflow.
-
-Exit codes: 0 when the run completed (rejects and failures included), 2 for a bad
-command line or sources file, 1 when the run itself could not complete (e.g. the
-warehouse is unreachable).
-"""
+"""`news-etl`: run the pipeline without Airflow."""
 
 from __future__ import annotations
 
@@ -14,12 +9,37 @@ import sys
 from collections.abc import Sequence
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
+from etl.analytics import failed_sources
 from etl.config import ConfigError, load_sources
 from etl.pipeline import RunOptions, RunSummary, ingest
-from etl.warehouse import Warehouse, WarehouseError, safe_url
+from etl.warehouse import (
+    Warehouse,
+    WarehouseConfigError,
+    WarehouseError,
+    describe_error,
+    resolve_url,
+    safe_url,
+)
 
 log = logging.getLogger("etl.cli")
+
+# Exit codes (also in --help and the README).
+EXIT_OK = 0  # every source completed; rejected and failed items included
+EXIT_RUN_FAILED = 1  # the run itself could not complete (warehouse unreachable, …)
+EXIT_USAGE = 2  # bad command line, sources file or warehouse URL
+EXIT_SOURCE_FAILED = 3  # a source failed as a whole, or every item of a source failed
+
+EXIT_CODES_HELP = f"""\
+exit codes:
+  {EXIT_OK}  every source completed (rejected and failed items included)
+  {EXIT_RUN_FAILED}  the run itself could not complete (e.g. the warehouse is unreachable)
+  {EXIT_USAGE}  bad command line, sources file or warehouse URL (nothing was run)
+  {EXIT_SOURCE_FAILED}  (ingest) a source failed as a whole (status source_failed: feed down,
+     folder missing…) or every item of a source failed (status all_failed); the
+     other sources were still loaded
+"""
 
 
 def _print_summary(summary: RunSummary, out=None) -> None:
@@ -57,14 +77,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     warehouse = Warehouse(args.warehouse)
     options = RunOptions(batch_size=args.batch_size, max_items=args.limit,
                          workers=args.workers, extract_timeout_s=args.extract_timeout)
-    summary = ingest(sources, warehouse, names=args.source or None, run_id=args.run_id,
-                     options=options)
+    names = list(dict.fromkeys(args.source)) if args.source else None  # repeats run once
+    summary = ingest(sources, warehouse, names=names, run_id=args.run_id, options=options)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_summary(summary)
         print_rows(warehouse)
-    return 0
+    failed = failed_sources(summary.as_dict()["sources"])
+    if failed:
+        print(f"news-etl: {len(failed)} source(s) failed in run {summary.run_id}:",
+              file=sys.stderr)
+        for row in failed:
+            print(f"  {row['source']}: {row['status']}: {row['error']}", file=sys.stderr)
+        return EXIT_SOURCE_FAILED
+    return EXIT_OK
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -100,21 +127,48 @@ def cmd_revalidate(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
+def positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="news-etl", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="news-etl", description=__doc__.split("\n")[0], epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="read, extract, validate, dedup and load sources")
+    p = sub.add_parser("ingest", help="read, extract, validate, dedup and load sources",
+                       description="Read, extract, validate, dedup and load sources.",
+                       epilog=EXIT_CODES_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", help="path to sources.yml")
-    p.add_argument("--warehouse", help="SQLAlchemy URL (default: $NEWS_ETL_WAREHOUSE_URL, "
-                                       "else sqlite:///data/warehouse.db)")
+    p.add_argument("--warehouse", help="SQLAlchemy URL of a SQLite file or PostgreSQL "
+                                       "database (default: $NEWS_ETL_WAREHOUSE_URL, else "
+                                       "sqlite:///data/warehouse.db)")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
-    p.add_argument("--limit", type=int, help="at most N items per source")
-    p.add_argument("--batch-size", type=int, default=200)
-    p.add_argument("--workers", type=int, default=0,
+    p.add_argument("--limit", type=positive_int, help="at most N items per source")
+    p.add_argument("--batch-size", type=positive_int, default=200)
+    p.add_argument("--workers", type=non_negative_int, default=0,
                    help="extraction processes (default 0 = one per core; 1 = inline)")
-    p.add_argument("--extract-timeout", type=float, default=60.0,
+    p.add_argument("--extract-timeout", type=positive_float, default=60.0,
                    help="seconds one document may take to extract (default 60)")
     p.add_argument("--run-id", help="run id (default: cli__<timestamp>)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -152,10 +206,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as exc:
         print(f"news-etl: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except WarehouseConfigError as exc:  # before WarehouseError, its base class
+        print(f"news-etl: bad warehouse URL: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except WarehouseError as exc:
         print(f"news-etl: warehouse error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_RUN_FAILED
+    except SQLAlchemyError as exc:
+        # The warehouse went away or refused a statement mid-run: one line, no password,
+        # no SQL parameters (article text); -v shows the traceback.
+        log.debug("warehouse error", exc_info=True)
+        url = resolve_url(getattr(args, "warehouse", None))
+        print(f"news-etl: warehouse error on {safe_url(url)}: {describe_error(exc, url)}",
+              file=sys.stderr)
+        return EXIT_RUN_FAILED
     except KeyboardInterrupt:
         return 130
 

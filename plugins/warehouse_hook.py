@@ -5,13 +5,21 @@ AIRFLOW_CONN_WAREHOUSE_DEFAULT=postgresql://user:pass@host/db); when it is not d
 the etl library's own resolution applies (NEWS_ETL_WAREHOUSE_URL, else the embedded
 SQLite default). Passwords never reach the logs: Airflow masks connection secrets, and
 etl renders URLs with the password hidden.
+
+A connection that cannot be a warehouse (malformed, in-memory SQLite, unsupported type)
+fails the task at once with etl's one-line message, without retries: configuration
+errors are not transient.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.hook import BaseHook
+
+if TYPE_CHECKING:
+    from etl.warehouse import Warehouse
 
 CONN_ID = "warehouse_default"
 
@@ -30,16 +38,34 @@ class WarehouseHook(BaseHook):
 
     def get_uri(self) -> str | None:
         """The connection's URI, or None when the connection is not defined."""
+        from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+
         try:
             conn = self.get_connection(self.warehouse_conn_id)
-        except Exception:  # AirflowNotFoundException and friends: not configured
+        except AirflowNotFoundException:
+            env_name = f"AIRFLOW_CONN_{self.warehouse_conn_id.upper()}"
+            if os.environ.get(env_name):
+                # Airflow reports an unparseable AIRFLOW_CONN_* as "not defined"; falling
+                # back to the default warehouse would load into the wrong place.
+                raise AirflowFailException(
+                    f"connection {self.warehouse_conn_id!r}: {env_name} is set but Airflow "
+                    "cannot read it as a connection (malformed URI or JSON, e.g. a "
+                    "non-numeric port)") from None
             return None
         uri = conn.get_uri()
         if conn.conn_type in ("postgres", "postgresql"):
             uri = "postgresql://" + uri.split("://", 1)[1]
         return uri
 
-    def get_warehouse(self):
-        from etl.warehouse import Warehouse
+    def get_warehouse(self) -> Warehouse:
+        """The warehouse; AirflowFailException (no retry) when the URL cannot be one."""
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return Warehouse(self.get_uri())
+        from etl.warehouse import Warehouse, WarehouseConfigError
+
+        uri = self.get_uri()
+        try:
+            return Warehouse(uri)
+        except WarehouseConfigError as exc:
+            where = f"connection {self.warehouse_conn_id!r}: " if uri else ""
+            raise AirflowFailException(f"{where}{exc}") from None

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def resolve_url(url: str | None = None) -> str:
 
     Plain `postgresql://` URLs are mapped to the psycopg 3 driver.
     """
-    chosen = url or os.environ.get("NEWS_ETL_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL
+    chosen = (url or os.environ.get("NEWS_ETL_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL).strip()
     if chosen.startswith("postgres://"):
         chosen = "postgresql://" + chosen[len("postgres://"):]
     if chosen.startswith("postgresql://"):
@@ -46,22 +47,107 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be reached or used (message never contains a password)."""
 
 
+class WarehouseConfigError(WarehouseError):
+    """The warehouse URL itself is unusable (malformed, in-memory, unsupported dialect or
+    missing driver): a configuration error, not a transient one, so retrying cannot help."""
+
+
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+URL_EXAMPLES = "sqlite:///data/warehouse.db or postgresql://user@host:5432/db"
+
+
+def _url_origin(url: str | None) -> str:
+    """Where the URL came from, for error messages (it may come from the environment)."""
+    if url:
+        return ""
+    if os.environ.get("NEWS_ETL_WAREHOUSE_URL"):
+        return " (from NEWS_ETL_WAREHOUSE_URL)"
+    return ""
+
+
+def _is_in_memory(sa_url: URL) -> bool:
+    database = sa_url.database or ""
+    return (database in ("", ":memory:") or database.startswith("file::memory:")
+            or sa_url.query.get("mode") == "memory")
+
+
+def check_url(url: str) -> URL:
+    """The parsed URL if the warehouse can live there; else WarehouseConfigError naming why.
+
+    Refused: unparseable URLs, dialects other than SQLite and PostgreSQL (the loader's
+    upserts exist for those two only), and in-memory SQLite — every connection of the pool
+    would get its own empty database, and all of it is gone when the run ends.
+    """
+    try:
+        sa_url = make_url(url)
+    except Exception as exc:  # ArgumentError, or ValueError for e.g. a non-numeric port
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        detail = f"bad port: {exc}" if isinstance(exc, ValueError) else "cannot be parsed"
+        raise WarehouseConfigError(
+            f"malformed warehouse URL{f' {scheme}://…' if scheme else ''} ({detail}); "
+            f"expected e.g. {URL_EXAMPLES}") from None
+    backend = sa_url.get_backend_name()
+    if backend not in SUPPORTED_DIALECTS:
+        raise WarehouseConfigError(
+            f"unsupported warehouse dialect {backend!r} in {safe_url(url)}; the warehouse "
+            f"is SQLite or PostgreSQL, e.g. {URL_EXAMPLES}")
+    if backend == "sqlite" and _is_in_memory(sa_url):
+        raise WarehouseConfigError(
+            f"refusing the in-memory SQLite warehouse {safe_url(url)}: it would vanish when "
+            "the run ends (and each connection would see its own empty database); give a "
+            "file, e.g. sqlite:///data/warehouse.db")
+    return sa_url
+
+
+def describe_error(exc: BaseException, url: str) -> str:
+    """One line for a database error: its type and first line, password removed.
+
+    SQLAlchemy's own text adds the statement, its parameters (article text) and a link."""
+    orig = getattr(exc, "orig", None)
+    message = str(orig if orig is not None else exc).strip()
+    first = message.splitlines()[0] if message else ""
+    return f"{type(exc).__name__}: {_strip_password(first, url)}".rstrip(": ")
+
+
 class Warehouse:
     """An engine on the warehouse plus the operations the pipeline needs."""
 
     def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
         self.url = resolve_url(url)
         if engine is None:
-            sa_url = make_url(self.url)
-            if sa_url.get_backend_name() == "sqlite" and sa_url.database not in (None, "",
-                                                                                 ":memory:"):
-                Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(self.url, pool_pre_ping=True, future=True)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
-                event.listen(engine, "begin", _sqlite_begin)
+            engine = self._create_engine(url)
         self.engine = engine
         self._migrated = False
+
+    def _create_engine(self, given: str | None) -> Engine:
+        """An engine on self.url; WarehouseConfigError (one line) when it cannot be one."""
+        origin = _url_origin(given)
+        try:
+            sa_url = check_url(self.url)
+        except WarehouseConfigError as exc:
+            raise WarehouseConfigError(f"{exc}{origin}") from None
+        if sa_url.get_backend_name() == "sqlite":
+            try:
+                Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WarehouseError(
+                    f"cannot create the folder of the SQLite warehouse {safe_url(self.url)}: "
+                    f"{exc.strerror or exc}") from None
+        try:
+            engine = create_engine(self.url, pool_pre_ping=True, future=True)
+        except (NoSuchModuleError, ImportError) as exc:
+            # The dialect exists but this driver does not (or is not installed).
+            raise WarehouseConfigError(
+                f"no database driver for {safe_url(self.url)}{origin}: "
+                f"{describe_error(exc, self.url)}; plain postgresql:// uses psycopg 3") from None
+        except (ArgumentError, TypeError, ValueError) as exc:
+            raise WarehouseConfigError(
+                f"invalid warehouse URL {safe_url(self.url)}{origin}: "
+                f"{describe_error(exc, self.url)}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+        return engine
 
     @property
     def dialect(self) -> str:
@@ -100,8 +186,7 @@ class Warehouse:
                 command.upgrade(config, revision)
         except Exception as exc:
             raise WarehouseError(
-                f"cannot migrate warehouse {safe_url(self.url)}: {type(exc).__name__}: "
-                f"{_strip_password(str(exc), self.url)}"
+                f"cannot migrate warehouse {safe_url(self.url)}: {describe_error(exc, self.url)}"
             ) from None
         self._migrated = True
 
