@@ -6,8 +6,9 @@ loopback, link-local, multicast, reserved or unspecified, unless the host name, 
 address's CIDR range, is in `HttpSettings.allow_hosts` (used by tests and for trusted
 intranet sources).
 
-Known limit: the address is resolved here and again by the HTTP client, so a DNS
-server that answers differently within milliseconds (DNS rebinding) is not stopped.
+DNS rebinding: `admit` returns the addresses it checked, and the fetcher connects to
+exactly those (etl/fetch/http.py pins them on the connection), so a DNS server that
+answers a public address here and an internal one a moment later is never asked again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
+
+import urllib3.util
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,15 @@ class GuardError:
 
     reason: str
     detail: str
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A URL the guard let through, with the addresses it checked: connect only to these."""
+
+    host: str  # lower-case ASCII (IDNA) name or IP literal, no brackets or trailing dot
+    port: int
+    addresses: tuple[str, ...]  # as the resolver gave them, in its order
 
 
 def _default_resolver(host: str, port: int) -> list[str]:
@@ -103,14 +115,24 @@ class UrlGuard:
 
     def check(self, url: str) -> GuardError | None:
         """None when the URL may be fetched; otherwise the reason it may not."""
+        verdict = self.admit(url)
+        return verdict if isinstance(verdict, GuardError) else None
+
+    def admit(self, url: str) -> Admitted | GuardError:
+        """The addresses the URL's host may be reached at, or the reason it may not be.
+        The host is resolved once, here; connecting anywhere else defeats the check."""
         parts, error = self.parse(url)
         if error is not None or parts is None:
-            return error
+            return error or GuardError("bad_url", "unparseable URL")
         host = parts.hostname or ""
         try:
-            host_idna = host.encode("idna").decode("ascii") if not host.isascii() else host
-        except UnicodeError:
+            # Judge the name the HTTP client will connect to: urllib3 encodes international
+            # names per IDNA 2008, which differs from Python's codec (e.g. for "ß").
+            host_idna = (urllib3.util.parse_url(url).host or "").strip("[]")
+        except (urllib3.exceptions.LocationParseError, UnicodeError, ValueError):
             return GuardError("bad_url", f"host {host!r} is not a valid domain name")
+        if not host_idna:
+            return GuardError("bad_url", "URL has no host")
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         name = host_idna.lower().rstrip(".")
         # An IP literal is judged directly; names are resolved.
@@ -119,19 +141,21 @@ class UrlGuard:
         except ValueError:
             literal = None
         if literal is not None:
+            raw = [str(literal)]
             addresses = [literal]
         else:
             try:
-                addresses = [ipaddress.ip_address(a.split("%")[0]) for a in
-                             self._resolve(host_idna, port)]
-            except (socket.gaierror, UnicodeError, OSError) as exc:
+                raw = list(self._resolve(host_idna, port))
+                addresses = [ipaddress.ip_address(a.split("%")[0]) for a in raw]
+            except (socket.gaierror, UnicodeError, OSError, ValueError) as exc:
                 return GuardError("dns", f"cannot resolve {host!r}: {exc}")
             if not addresses:
                 return GuardError("dns", f"{host!r} resolves to no address")
+        admitted = Admitted(name.strip("[]"), port, tuple(dict.fromkeys(raw)))
         if name in self._names:
-            return None
+            return admitted
         for addr in addresses:
             if not _is_public(addr) and not self._allowed_address(addr):
                 logger.info("refusing %s: %s resolves to non-public %s", url, host, addr)
                 return GuardError("blocked_address", f"{host} resolves to non-public {addr}")
-        return None
+        return admitted

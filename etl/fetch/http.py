@@ -17,6 +17,11 @@ Design notes:
   adapter-level retries off: retries are done here so every attempt passes through the
   per-host politeness limiter and Retry-After is honoured.
 - Redirects are followed manually so each hop is re-checked by the SSRF guard and robots.
+- Each hop connects only to the addresses the guard checked (pinned on the connection; no
+  second DNS lookup, so DNS rebinding cannot redirect it); Host, SNI and the certificate
+  check still use the name.
+- Each attempt, headers and body, ends within connect + 5 × timeout_s whatever the server
+  does (a watchdog shuts its sockets down); `stream()` downloads within their own deadline.
 - Bodies are streamed with `decode_content=False` and decompressed here with an output
   cap, so a gzip bomb costs at most max_decompressed_bytes of memory.
 - `trust_env` is off: proxies/.netrc from the environment would bypass the guard's view
@@ -26,9 +31,12 @@ Design notes:
 from __future__ import annotations
 
 import email.utils
+import io
+import ipaddress
 import logging
 import random
 import socket
+import sys
 import threading
 import time
 import zlib
@@ -41,11 +49,12 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
 import urllib3
+import urllib3.util.connection
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from etl.config import HttpSettings
-from etl.fetch.guard import UrlGuard
+from etl.fetch.guard import Admitted, GuardError, UrlGuard
 from etl.fetch.politeness import HostLimiter
 from etl.fetch.robots import RobotsCache
 
@@ -55,6 +64,8 @@ MAX_RETRY_AFTER_S = 60.0  # never sleep longer than this for one Retry-After
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
+# Fetcher.stream: the whole download must end within this many read timeouts (20 s → 30 min).
+STREAM_DEADLINE_PER_TIMEOUT = 90
 
 REASONS = (
     "dns", "connect", "timeout", "too_large", "not_html", "robots_disallowed",
@@ -99,56 +110,148 @@ def _type_ok(accept: str, media_type: str) -> bool:
 
 # -- whole-attempt deadline (slow-loris) -------------------------------------------------
 # Socket timeouts apply per read: a server that trickles one byte per second never trips
-# them, in the headers or the body. A watchdog per attempt shuts the connection's socket
-# down when the attempt overruns, which turns the blocked read into an error we report as
-# `timeout`.
+# them, in the headers or the body. A watchdog per attempt shuts down every socket the
+# attempt opened or reused when the attempt overruns, which turns the blocked read into
+# an error (or an early EOF) that we report as `timeout`. It watches sockets, not
+# connection objects: for a response the server will close (HTTP/1.0, `Connection:
+# close`) http.client hands the socket to the response and forgets it on the connection.
 
-_current = threading.local()  # the armed watchdog of this fetch thread, if any
+_current = threading.local()  # this fetch thread's armed watchdog (.dog), pinned host (.pin)
 
 
 class _Watchdog:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.fired = False
-        self._conns: list[object] = []
+        self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._deadline = time.monotonic() + seconds
+        self._timer = self._start(seconds)
 
-    def watch(self, conn: object) -> None:
+    def _start(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(max(0.0, seconds), self._expire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
         with self._lock:
-            self._conns.append(conn)
+            if not any(known is sock for known in self._sockets):
+                self._sockets.append(sock)
             fired = self.fired
         if fired:
-            _shutdown(conn)
+            _shutdown(sock)
+
+    def remaining(self) -> float:
+        return self._deadline - time.monotonic()
+
+    def extend(self, seconds: float) -> None:
+        """Move the deadline to `seconds` from now (a no-op once fired: that stays final)."""
+        with self._lock:
+            if self.fired:
+                return
+            self._timer.cancel()
+            self.seconds = seconds
+            self._deadline = time.monotonic() + seconds
+            self._timer = self._start(seconds)
 
     def _expire(self) -> None:
         with self._lock:
             self.fired = True
-            conns = list(self._conns)
-        for conn in conns:
-            _shutdown(conn)
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
 
     def cancel(self) -> None:
         self._timer.cancel()
 
 
-def _shutdown(conn: object) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+def _shutdown(sock: socket.socket) -> None:
+    # The plain-socket method also for TLS sockets: it ends the TCP stream under the TLS
+    # layer without touching the SSL object another thread may be reading through.
+    with suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+@contextmanager
+def _pinned(admitted: Admitted) -> Iterator[None]:
+    """Connections opened by this thread meanwhile go to `admitted.addresses` only."""
+    _current.pin = admitted
+    try:
+        yield
+    finally:
+        _current.pin = None
+
+
+def _host_key(host: str) -> str:
+    host = host.strip("[]").lower().rstrip(".")
+    with suppress(ValueError):
+        return str(ipaddress.ip_address(host))  # one spelling per IP literal
+    return host
 
 
 class _WatchedConnection:
-    """Mixin: a connection registers with the calling thread's watchdog on every request
-    (keep-alive connections are reused, so connect() alone would miss them)."""
+    """Mixin for urllib3 connections: connect only to the addresses the SSRF guard
+    checked for this request (no second DNS lookup, so no DNS rebinding), and register
+    every socket with the calling thread's watchdog: at connect time (so a TLS handshake
+    is covered) and on every request (keep-alive connections are reused)."""
+
+    host: str
+    port: int
+    timeout: object
+    source_address: tuple[str, int] | None
+    socket_options: object
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        pin: Admitted | None = getattr(_current, "pin", None)
+        if pin is None or (_host_key(pin.host), pin.port) != (_host_key(self.host), self.port):
+            # Fail closed: never fall back to resolving the name ourselves.
+            raise urllib3.exceptions.NewConnectionError(
+                self, f"no address checked by the SSRF guard for {self.host}:{self.port}")
+        dog: _Watchdog | None = getattr(_current, "dog", None)
+        failure: Exception | None = None
+        for address in pin.addresses:
+            timeout = self.timeout if isinstance(self.timeout, int | float) else None
+            if dog is not None:  # every connect attempt fits in what is left of the deadline
+                left = dog.remaining()
+                if left <= 0:
+                    break
+                timeout = left if timeout is None else min(timeout, left)
+            try:
+                sock = urllib3.util.connection.create_connection(
+                    (address, self.port), timeout, source_address=self.source_address,
+                    socket_options=self.socket_options)  # type: ignore[arg-type]
+            except TimeoutError as exc:
+                failure = urllib3.exceptions.ConnectTimeoutError(
+                    self, f"connection to {self.host} ({address}) timed out "
+                          f"(connect timeout={timeout})")
+                failure.__cause__ = exc
+            except OSError as exc:
+                failure = urllib3.exceptions.NewConnectionError(
+                    self, f"failed to establish a new connection to {self.host} "
+                          f"({address}): {exc}")
+                failure.__cause__ = exc
+            else:
+                sys.audit("http.client.connect", self, self.host, self.port)
+                if dog is not None:
+                    dog.watch(sock)
+                return sock
+        raise failure or urllib3.exceptions.ConnectTimeoutError(
+            self, f"connection to {self.host} not made within the attempt deadline")
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        dog = getattr(_current, "dog", None)
+        if dog is not None:
+            dog.watch(self.sock)  # for TLS, the wrapped socket replaces the raw one
 
     def request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         dog = getattr(_current, "dog", None)
         if dog is not None:
-            dog.watch(self)
+            dog.watch(self.sock)  # None for a new connection: connect() registers it
         return super().request(*args, **kwargs)  # type: ignore[misc]
 
 
@@ -172,6 +275,44 @@ class _WatchedAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A streamed body that raises TimeoutError once its watchdog has fired, so a
+    download cut at its deadline never looks like a complete (shorter) file."""
+
+    def __init__(self, raw: urllib3.response.BaseHTTPResponse, dog: _Watchdog,
+                 url: str, limit_s: float) -> None:
+        super().__init__()
+        self._raw = raw
+        self._dog = dog
+        self._url = url
+        self._limit_s = limit_s
+        self._pending = b""  # decoded bytes beyond what the last caller asked for
+
+    def _timed_out(self) -> TimeoutError:
+        return TimeoutError(f"{self._url}: download not finished within "
+                            f"{self._limit_s:.0f}s (server too slow)")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        if self._dog.fired:
+            raise self._timed_out()
+        data, self._pending = self._pending, b""
+        if not data:
+            try:
+                data = self._raw.read(len(buffer))
+            except (urllib3.exceptions.HTTPError, OSError):
+                if self._dog.fired:
+                    raise self._timed_out() from None
+                raise
+            if self._dog.fired:  # an EOF caused by our shutdown is not the end of the file
+                raise self._timed_out()
+        data, self._pending = data[:len(buffer)], data[len(buffer):]
+        buffer[:len(data)] = data
+        return len(data)
 
 
 class DecompressedTooLarge(ValueError):
@@ -370,19 +511,37 @@ class Fetcher:
                            check_robots=self.settings.obey_robots)
 
     @contextmanager
-    def stream(self, url: str, *, accept: str = "any") -> Iterator[IO[bytes]]:
+    def stream(self, url: str, *, accept: str = "any",
+               deadline_s: float | None = None) -> Iterator[IO[bytes]]:
         """Open `url` (guard, robots, redirects, retries as in fetch) and yield a binary
         file object of the decoded body without size caps, for large archives (WARC).
-        Raises FetchError (with the FetchResult) when the URL cannot be opened."""
+        Raises FetchError (with the FetchResult) when the URL cannot be opened.
+
+        The response headers must arrive within the attempt deadline, as in fetch; the
+        whole download within `deadline_s` from the call (default
+        STREAM_DEADLINE_PER_TIMEOUT × timeout_s). Past it, reading raises TimeoutError:
+        a download cut short never reads as a complete, shorter file."""
+        limit = (deadline_s if deadline_s is not None
+                 else STREAM_DEADLINE_PER_TIMEOUT * self.settings.timeout_s)
+        started = time.monotonic()
         result = self._new_result(url)
         try:
             with self._open(url, accept, None, None, self.settings.obey_robots,
                             result, capped=False) as resp:
                 if resp is None:
                     raise _Fail("http_304", "not modified")
-                self._disarm()  # a large archive may take long: per-read timeouts only
-                resp.raw.decode_content = True
-                yield resp.raw
+                dog: _Watchdog | None = getattr(_current, "dog", None)
+                if dog is None or dog.fired:
+                    raise _Fail("timeout", "no response within the attempt deadline")
+                # Detach this download's watchdog from the thread, so a fetch the consumer
+                # makes on this thread while reading does not disarm it.
+                _current.dog = None
+                try:
+                    dog.extend(max(0.0, limit - (time.monotonic() - started)))
+                    resp.raw.decode_content = True
+                    yield io.BufferedReader(_DeadlineReader(resp.raw, dog, url, limit), CHUNK)
+                finally:
+                    dog.cancel()
         except _Fail as fail:
             result.reason, result.detail = fail.reason, fail.detail
             raise FetchError(result) from None
@@ -433,13 +592,13 @@ class Fetcher:
         current = url
         seen = {urldefrag(url)[0]}
         while True:
-            error = self.guard.check(current)
-            if error is not None:
-                raise _Fail(error.reason, error.detail)
+            admitted = self.guard.admit(current)
+            if isinstance(admitted, GuardError):
+                raise _Fail(admitted.reason, admitted.detail)
             if check_robots and not self.robots.allowed(current):
                 raise _Fail("robots_disallowed", f"robots.txt disallows {current}")
             host = (urlsplit(current).hostname or "").lower()
-            resp = self._request(current, headers, host)
+            resp = self._request(current, headers, host, admitted)
             try:
                 result.final_url = current
                 result.status = resp.status_code
@@ -478,9 +637,10 @@ class Fetcher:
                 resp.close()
                 self.limiter.release(host)
 
-    def _request(self, url: str, headers: dict[str, str], host: str) -> requests.Response:
-        """One GET with retries; returns the response holding the host slot (caller
-        releases it), or raises _Fail."""
+    def _request(self, url: str, headers: dict[str, str], host: str,
+                 admitted: Admitted) -> requests.Response:
+        """One GET with retries, connecting only to the addresses the guard admitted;
+        returns the response holding the host slot (caller releases it), or raises _Fail."""
         settings = self.settings
         connect_timeout = min(settings.timeout_s, 10.0)
         attempts = max(0, settings.retries) + 1
@@ -493,8 +653,10 @@ class Fetcher:
             # attempt must arrive within this, however the server paces its bytes.
             dog = self._arm(connect_timeout + 5 * settings.timeout_s)
             try:
-                resp = session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                   timeout=(connect_timeout, settings.timeout_s))
+                with _pinned(admitted):
+                    resp = session.get(url, headers=headers, stream=True,
+                                       allow_redirects=False,
+                                       timeout=(connect_timeout, settings.timeout_s))
             except requests.exceptions.Timeout as exc:
                 self._disarm()
                 self.limiter.release(host)
@@ -502,7 +664,11 @@ class Fetcher:
             except requests.exceptions.SSLError as exc:
                 self._disarm()
                 self.limiter.release(host)
-                raise _Fail("connect", f"TLS error: {exc}") from None  # not transient
+                if dog.fired:  # our shutdown cut a dripped handshake
+                    failure = _Fail("timeout", f"no TLS handshake within {dog.seconds:.0f}s "
+                                               "(server too slow)")
+                else:
+                    raise _Fail("connect", f"TLS error: {exc}") from None  # not transient
             except requests.exceptions.ConnectionError as exc:
                 self._disarm()
                 self.limiter.release(host)

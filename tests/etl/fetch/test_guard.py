@@ -14,6 +14,7 @@ from werkzeug import Response
 
 from etl.config import HttpSettings
 from etl.fetch import Fetcher, UrlGuard
+from etl.fetch.guard import Admitted, GuardError
 
 
 def resolver(table: dict[str, list[str]]):
@@ -134,3 +135,29 @@ def test_guard_never_raises_on_arbitrary_text(text: str) -> None:
     for candidate in (text, "http://" + text, "https://news.example/" + text):
         error = guard.check(candidate)
         assert error is None or error.reason in ("bad_url", "dns", "blocked_address")
+
+
+def test_admit_returns_the_addresses_it_checked() -> None:
+    """The fetcher connects to exactly these (DNS rebinding): what was judged is what is used."""
+    table = {"news.example": ["93.184.216.34", "2606:2800::1", "93.184.216.34"],
+             "intranet": ["10.0.0.7"]}
+    guard = UrlGuard(("intranet",), resolver=resolver(table))
+    assert guard.admit("https://News.Example/a") == Admitted(
+        "news.example", 443, ("93.184.216.34", "2606:2800::1"))
+    assert guard.admit("http://intranet:8080/") == Admitted("intranet", 8080, ("10.0.0.7",))
+    assert guard.admit("http://93.184.216.34:81/") == Admitted(
+        "93.184.216.34", 81, ("93.184.216.34",))
+    assert guard.admit("http://[2606:2800::1]/") == Admitted("2606:2800::1", 80, ("2606:2800::1",))
+    refused = guard.admit("http://127.0.0.1/")
+    assert isinstance(refused, GuardError) and refused.reason == "blocked_address"
+
+
+@settings_(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_check_and_admit_agree(text: str) -> None:
+    guard = UrlGuard(resolver=resolver({"news.example": ["93.184.216.34"]}))
+    for candidate in ("http://" + text, "https://news.example/" + text):
+        verdict = guard.admit(candidate)
+        assert guard.check(candidate) == (verdict if isinstance(verdict, GuardError) else None)
+        if not isinstance(verdict, GuardError):
+            assert verdict.addresses
