@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.config import SourceConfig, SourcesFile
+from etl.dedup.canonical import CanonicalTracker
 from etl.dedup.exact import ExactDedupStage
 from etl.dedup.near import NearDupStage, keep_order, resolve_settings
 from etl.extract import ExtractStage
@@ -37,7 +38,9 @@ from etl.warehouse.load import (
     existing_articles,
     finish_run,
     near_candidates,
+    reset_canonical_urls,
     start_run,
+    stored_texts,
     update_articles,
     write_batch,
     write_signatures,
@@ -148,16 +151,20 @@ class BatchLoader:
     """
 
     def __init__(self, warehouse: Warehouse, run_id: str, sink: OutcomeBuffer,
-                 near_dup_threshold: float | None = None, replace_existing: bool = False
-                 ) -> None:
+                 near_dup_threshold: float | None = None, replace_existing: bool = False,
+                 canonicals: CanonicalTracker | None = None) -> None:
         self.warehouse = warehouse
         self.run_id = run_id
         self.sink = sink
         self.replace_existing = replace_existing  # re-extraction updates stored rows
+        settings = resolve_settings(near_dup_threshold)
+        # `canonicals`: one per run, shared by its sources (etl.dedup.canonical).
         self.dedup = ExactDedupStage(sink, lookup=_no_lookup, run_id=run_id,
-                                     replace_existing=replace_existing)
-        self.near = NearDupStage(sink, lookup=_no_lookup,
-                                 settings=resolve_settings(near_dup_threshold))
+                                     replace_existing=replace_existing, canonicals=canonicals,
+                                     similarity_threshold=settings.threshold)
+        self.near = NearDupStage(sink, lookup=_no_lookup, settings=settings,
+                                 replace_existing=replace_existing,
+                                 replacing=lambda: self.dedup.replacing)
         self.loaded = 0
 
     def load(self, batch: list[Article]) -> None:
@@ -166,6 +173,7 @@ class BatchLoader:
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7263542)")
             self.dedup.lookup = lambda urls, canon, hashes: existing_articles(
                 conn, urls, canon, hashes)
+            self.dedup.texts = lambda ids: stored_texts(conn, ids)
             self.near.lookup = lambda keys: near_candidates(conn, keys)
             # Keep-rule order (earliest published, then URL): a batch yields the same
             # warehouse whatever its arrival order.
@@ -175,7 +183,10 @@ class BatchLoader:
             if self.replace_existing:
                 update_articles(conn, unique)
             write_batch(conn, unique, drops, self.run_id)
-            write_signatures(conn, self.near.take_signatures())
+            reset_canonical_urls(conn, self.dedup.take_canonical_resets())
+            # Re-extraction replaces signatures and band keys with the text, in this
+            # transaction: copies are judged against the text the warehouse holds.
+            write_signatures(conn, self.near.take_signatures(), replace=self.replace_existing)
         self.loaded += len(unique)
 
     def flush(self) -> None:
@@ -284,15 +295,18 @@ def _min_words(source: SourceConfig, options: RunOptions) -> dict[str, int]:
 
 
 def ingest_source(
-    source: SourceConfig, warehouse: Warehouse, run_id: str, options: RunOptions
+    source: SourceConfig, warehouse: Warehouse, run_id: str, options: RunOptions,
+    canonicals: CanonicalTracker | None = None,
 ) -> SourceReport:
-    """Stream one source end to end. A source that fails as a whole is reported, not raised."""
+    """Stream one source end to end. A source that fails as a whole is reported, not raised.
+    `canonicals`: the run's canonical-link tracker, shared by its sources."""
     started = datetime.now(UTC)
     with warehouse.begin() as conn:
         start_run(conn, run_id, source.name, started)
     sink = OutcomeBuffer()
     report = SourceReport(source.name)
-    loader = BatchLoader(warehouse, run_id, sink, options.near_dup_threshold)
+    loader = BatchLoader(warehouse, run_id, sink, options.near_dup_threshold,
+                         canonicals=canonicals)
     validate = ValidateStage(sink, _min_words(source, options), batch_size=options.batch_size)
     prewarm_validator()  # GX import overlaps the first documents' extraction
     found: CountingSource | None = None
@@ -359,7 +373,9 @@ def ingest(
     options = options or RunOptions()
     run_id = run_id or new_run_id()
     warehouse.ensure_schema()
-    reports = [ingest_source(s, warehouse, run_id, options) for s in sources.select(names)]
+    canonicals = CanonicalTracker()  # one per run: canonical links shared across sources
+    reports = [ingest_source(s, warehouse, run_id, options, canonicals)
+               for s in sources.select(names)]
     return RunSummary(run_id, reports)
 
 
@@ -551,6 +567,7 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
     run's counts still add up."""
     warehouse.ensure_schema()
     reports = []
+    canonicals = CanonicalTracker()  # one per run: canonical links shared across sources
     for name in sources:
         folder = run_dir(root, run_id, name)
         meta_path = folder / "meta.json"
@@ -561,7 +578,7 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
         with warehouse.begin() as conn:
             start_run(conn, run_id, name, started)
         sink = OutcomeBuffer()
-        loader = BatchLoader(warehouse, run_id, sink)
+        loader = BatchLoader(warehouse, run_id, sink, canonicals=canonicals)
         stats: list[dict[str, Any]] = []
         results: list[dict[str, Any]] = []
         for chunk in progress(_chunks(folder), f"{name}: load chunks"):

@@ -154,6 +154,9 @@ class StageStats:
     forwarded: int = 0
     dropped_items: int = 0
     dropped: Counter[str] = field(default_factory=Counter)  # per reason (an item may have several)
+    # What a stage changed on items it still forwarded, per reason (e.g. a refused
+    # canonical link): no outcome of its own, but an operator should see it.
+    notes: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +165,7 @@ class StageStats:
             "forwarded": self.forwarded,
             "dropped_items": self.dropped_items,
             "dropped": dict(self.dropped),
+            "notes": dict(self.notes),
         }
 
 

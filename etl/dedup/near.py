@@ -14,9 +14,16 @@ How a batch is checked:
 
 Keep rule (deterministic): the first-loaded article wins, so anything already in the
 warehouse beats the batch. Inside a batch, eligible items are compared in the order
-(earliest ``published_at``, undated last; then the smallest canonical URL; then URL), so a
-batch gives the same warehouse whatever its arrival order. Batches are cut in arrival
-order, so across batches and runs the guarantee is "first loaded wins".
+(earliest ``published_at``, undated last; then the smallest canonical URL; then the page
+that canonical names before its copies; then URL), so a batch gives the same warehouse
+whatever its arrival order. Batches are cut in arrival order, so across batches and runs
+the guarantee is "first loaded wins".
+
+Re-extraction (``replace_existing``): a stored article comes back with a new text. It is
+never a duplicate of its own old version, its old signature is not a candidate for the
+batch, and its signature and band keys are replaced (deleted when the new text is too
+short) in the transaction that replaces its text, so copies are judged against the text
+the warehouse now holds.
 
 A near-duplicate is not loaded: it is dropped as ``Outcome.DUPLICATE`` (reason
 ``duplicate_near``, kind ``near``) with the similarity and the article it duplicates, and
@@ -74,12 +81,14 @@ def resolve_settings(threshold: float | None = None,
     return replace(base, threshold=threshold)  # validated by NearDupSettings
 
 
-def keep_order(article: Article) -> tuple[datetime, str, str]:
-    """Sort key of the keep rule: earliest published first (undated last), then URL."""
+def keep_order(article: Article) -> tuple[datetime, str, bool, str]:
+    """Sort key of the keep rule: earliest published first (undated last), then canonical
+    URL, the page at that URL before its copies (AMP, print, tracking parameters), URL."""
     published = article.published_at
     if published is not None and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)  # naive = UTC, as the warehouse stores it
-    return (published or _LATEST, article.canonical_url or article.url, article.url)
+    canonical = article.canonical_url or article.url
+    return (published or _LATEST, canonical, article.url != canonical, article.url)
 
 
 @dataclass(slots=True)
@@ -95,13 +104,20 @@ class NearDupStage(Stage):
     name = "dedup_near"
 
     def __init__(self, sink: DropSink, lookup: Lookup,
-                 settings: NearDupSettings | None = None) -> None:
+                 settings: NearDupSettings | None = None, replace_existing: bool = False,
+                 replacing: Callable[[], set[str]] | None = None) -> None:
         super().__init__(sink)
         self.lookup = lookup
         self.settings = settings or resolve_settings()
+        # Re-extraction: forwarded stored articles get their signature replaced.
+        # `replacing()` names the batch's stored articles (the exact stage knows them by
+        # URL); without it, those whose old signature is a candidate are recognised.
+        self.replace_existing = replace_existing
+        self.replacing = replacing
         # Signatures of this batch's kept articles: (article_id, bytes, band keys), written
-        # by BatchLoader together with the articles (take_signatures).
-        self._pending: list[tuple[str, bytes, list[int]]] = []
+        # by BatchLoader together with the articles (take_signatures). In replace mode an
+        # entry may have no signature (text too short): its old one is only deleted.
+        self._pending: list[tuple[str, bytes | None, list[int]]] = []
         # article_id of an item this stage dropped → the article it duplicates.
         self._redirects: dict[str, _Kept] = {}
 
@@ -110,12 +126,22 @@ class NearDupStage(Stage):
         # Per batch: nothing left over from a batch whose transaction failed.
         self._redirects, self._pending = {}, []
         eligible: list[tuple[Article, str, np.ndarray, list[int]]] = []
+        too_short: list[str] = []
         for article in batch:
             sig = signature(article.text or "", self.settings)
             if sig is not None:
                 eligible.append((article, article_id_for(article.url), sig,
                                  band_keys(sig, self.settings)))
+            else:
+                too_short.append(article_id_for(article.url))
         stored = self._stored(key for *_, keys in eligible for key in keys)
+        replaced: set[str] = set()
+        if self.replace_existing:
+            # The batch's own stored versions are about to be replaced: not candidates.
+            batch_ids = {article_id_for(a.url) for a in batch}
+            replaced = (set(self.replacing()) if self.replacing is not None
+                        else batch_ids & stored.keys())
+            stored = {k: v for k, v in stored.items() if k not in batch_ids}
         stored_by_band: dict[int, list[_Kept]] = {}
         for entry in stored.values():
             for key in band_keys(entry.signature, self.settings):
@@ -127,6 +153,11 @@ class NearDupStage(Stage):
             if article_id in stored:
                 # Stored by an earlier attempt of this run (the exact stage forwarded the
                 # replay): not a duplicate of itself; nothing new to store.
+                continue
+            if article_id in replaced:
+                # Re-extracted: updated in place, never a duplicate of anything; its new
+                # signature replaces the old one, later batch items are compared with it.
+                self._keep(article_id, sig, keys, batch_by_band)
                 continue
             # Stored articles first: anything already loaded beats the batch.
             match = (self._best(sig, keys, stored_by_band)
@@ -140,16 +171,23 @@ class NearDupStage(Stage):
                           duplicate_of=kept.article_id, duplicate_kind="near",
                           similarity=score)
                 continue
-            entry = _Kept(article_id, sig, article_id)
-            for key in keys:
-                batch_by_band.setdefault(key, []).append(entry)
-            self._pending.append((article_id, signature_to_bytes(sig), keys))
+            self._keep(article_id, sig, keys, batch_by_band)
+        if self.replace_existing:
+            # A re-extracted text below min_words: the old signature must go.
+            self._pending.extend((article_id, None, []) for article_id in too_short)
 
         for article in batch:  # forwarded in arrival order
             if id(article) in dropped:
                 continue
             article.cluster_id = article_id_for(article.url)
             yield article
+
+    def _keep(self, article_id: str, sig: np.ndarray, keys: list[int],
+              batch_by_band: dict[int, list[_Kept]]) -> None:
+        entry = _Kept(article_id, sig, article_id)
+        for key in keys:
+            batch_by_band.setdefault(key, []).append(entry)
+        self._pending.append((article_id, signature_to_bytes(sig), keys))
 
     def _stored(self, keys: Iterable[int]) -> dict[str, _Kept]:
         wanted = sorted(set(keys))
@@ -178,7 +216,7 @@ class NearDupStage(Stage):
                 best = (seen[article_id], score)
         return best
 
-    def take_signatures(self) -> list[tuple[str, bytes, list[int]]]:
+    def take_signatures(self) -> list[tuple[str, bytes | None, list[int]]]:
         """Signatures of the kept articles since the last call, for write_signatures."""
         taken, self._pending = self._pending, []
         return taken

@@ -7,12 +7,13 @@ so that importing this package (e.g. while Airflow parses DAGs) stays cheap.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from etl.decode import DecodeError, decode_html
 from etl.extract.pool import PoolSettings
@@ -44,6 +45,35 @@ def remove_boilerplate(text: str, patterns: Iterable[re.Pattern[str]]) -> str:
         return text.strip()
     kept = [line for line in text.splitlines() if not any(p.search(line) for p in patterns)]
     return "\n".join(kept).strip()
+
+
+_HEAD_END_RE = re.compile(r"</head\s*>|<body[\s>]", re.IGNORECASE)
+_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_TAG_RE = re.compile(r"<(link|meta)\b([^>]*)>", re.IGNORECASE)
+_ATTR_RE = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
+
+
+def _attributes(raw: str) -> dict[str, str]:
+    return {m.group(1).lower(): html_lib.unescape(m.group(2) or m.group(3) or m.group(4) or "")
+            .strip() for m in _ATTR_RE.finditer(raw)}
+
+
+def page_canonical(html: str, url: str) -> str | None:
+    """What the page states as its own canonical URL: ``<link rel="canonical">`` (relative
+    links resolved against the page URL), else ``og:url``. Not ``<base href>`` nor an
+    ``hreflang`` alternate, which trafilatura also reports as the page URL: neither names
+    this page. Whether the statement is plausible is decided by the dedup stage."""
+    end = _HEAD_END_RE.search(html, 0, 200_000)
+    head = _COMMENT_RE.sub("", html[:end.start() if end else 200_000])
+    og_url = None
+    for match in _TAG_RE.finditer(head):
+        attrs = _attributes(match.group(2))
+        if match.group(1).lower() == "link":
+            if "canonical" in attrs.get("rel", "").lower().split() and attrs.get("href"):
+                return urljoin(url, attrs["href"])
+        elif og_url is None and attrs.get("property", attrs.get("name", "")).lower() == "og:url":
+            og_url = urljoin(url, attrs["content"]) if attrs.get("content") else None
+    return og_url
 
 
 def canonical_url(url: str, page_canonical: str | None = None) -> str:
@@ -141,7 +171,7 @@ def extract_html(article: Article, html: str, boilerplate=()) -> bool:
     article.tags = [t for t in (data.get("tags") or []) if t]
     _finish(article, data["text"], boilerplate)
     article.language = detect_language(article.text or "", html)
-    article.canonical_url = canonical_url(url, data.get("url"))
+    article.canonical_url = canonical_url(url, page_canonical(html, url))
     return True
 
 

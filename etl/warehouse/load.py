@@ -138,8 +138,10 @@ def existing_articles(
 ) -> list[dict[str, Any]]:
     """Stored articles matching any URL, canonical URL or text hash (batched lookups)."""
     found: dict[str, dict[str, Any]] = {}
+    # run_id and source: the replay check of a retried run keys on (run, source, URL).
     cols = (articles.c.article_id, articles.c.url, articles.c.canonical_url,
-            articles.c.text_sha256, articles.c.cluster_id, articles.c.run_id)
+            articles.c.text_sha256, articles.c.cluster_id, articles.c.run_id,
+            articles.c.source)
     for column, values in ((articles.c.url, urls), (articles.c.canonical_url, canonical_urls),
                            (articles.c.text_sha256, hashes)):
         values = sorted(v for v in values if v)
@@ -237,16 +239,25 @@ def near_candidates(conn: Connection, band_keys: Iterable[int]) -> list[dict[str
 
 
 def write_signatures(
-    conn: Connection, entries: Iterable[tuple[str, bytes, Sequence[int]]]
+    conn: Connection, entries: Iterable[tuple[str, bytes | None, Sequence[int]]],
+    replace: bool = False,
 ) -> int:
     """Store (article_id, signature bytes, band keys) of newly loaded articles.
 
     Called in the load transaction, after write_batch. ON CONFLICT DO NOTHING: a retried
-    batch adds nothing twice. Returns the number of new signatures.
+    batch adds nothing twice. With `replace` (re-extraction, after update_articles) the
+    entries' old signature and band keys are deleted first, in the same transaction, so
+    the index always describes the stored text; an entry without a signature (the new text
+    is too short to judge) only deletes. Returns the number of new signatures.
     """
     now = datetime.now(UTC)
+    entries = list(entries)
+    if replace:
+        _delete_signatures(conn, {article_id for article_id, _, _ in entries})
     signatures, bands = [], []
     for article_id, signature, keys in entries:
+        if signature is None:
+            continue
         signatures.append({"article_id": article_id, "signature": signature, "created_at": now})
         bands.extend({"band_key": key, "article_id": article_id} for key in set(keys))
     # Sorted by key: concurrent writers take index locks in the same order (no deadlocks).
@@ -255,6 +266,74 @@ def write_signatures(
     new = insert_ignore(conn, article_signatures, signatures)
     insert_ignore(conn, article_bands, bands)
     return new
+
+
+def _delete_signatures(conn: Connection, article_ids: Iterable[str]) -> None:
+    """Delete the signatures and band keys of these articles.
+
+    article_bands is keyed (band_key, article_id): the old keys are recomputed from the
+    stored signature (the warehouse holds one band shape, DEFAULT_SETTINGS'), so the
+    delete is a primary-key probe, not a scan; a signature of another shape falls back to
+    deleting by article_id.
+    """
+    from sqlalchemy import tuple_
+
+    from etl.dedup.minhash import band_keys, signature_from_bytes
+
+    ids = sorted(set(article_ids))
+    pairs: list[tuple[int, str]] = []
+    odd: list[str] = []
+    for i in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[i:i + _IN_CHUNK]
+        query = select(article_signatures.c.article_id, article_signatures.c.signature).where(
+            article_signatures.c.article_id.in_(chunk))
+        for article_id, signature in conn.execute(query):
+            try:
+                keys = band_keys(signature_from_bytes(bytes(signature)))
+            except ValueError:
+                odd.append(article_id)
+                continue
+            pairs.extend((key, article_id) for key in set(keys))
+        conn.execute(article_signatures.delete()
+                     .where(article_signatures.c.article_id.in_(chunk)))
+    pairs.sort()  # same lock order as write_signatures
+    for i in range(0, len(pairs), 5_000):
+        conn.execute(article_bands.delete().where(
+            tuple_(article_bands.c.band_key, article_bands.c.article_id).in_(pairs[i:i + 5_000])))
+    for i in range(0, len(odd), _IN_CHUNK):
+        conn.execute(article_bands.delete().where(
+            article_bands.c.article_id.in_(odd[i:i + _IN_CHUNK])))
+
+
+def stored_texts(conn: Connection, article_ids: Iterable[str]) -> dict[str, str]:
+    """article_id → text of stored articles (a canonical match is checked against it)."""
+    ids = sorted(set(article_ids))
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        query = select(articles.c.article_id, articles.c.text).where(
+            articles.c.article_id.in_(ids[i:i + _IN_CHUNK]))
+        out.update({article_id: text for article_id, text in conn.execute(query)})
+    return out
+
+
+def reset_canonical_urls(conn: Connection, resets: Iterable[tuple[str, str, str]]) -> int:
+    """Put stored articles back on their own URL: (article_id, withdrawn canonical, own URL).
+
+    A canonical link found to be shared by different stories of a run is withdrawn from
+    the articles that got it (etl.dedup.canonical). Only rows still holding it change.
+    """
+    from sqlalchemy import update
+
+    params = [{"b_id": article_id, "b_claimed": claimed, "b_own": own}
+              for article_id, claimed, own in resets]
+    if not params:
+        return 0
+    stmt = (update(articles)
+            .where(articles.c.article_id == bindparam("b_id"),
+                   articles.c.canonical_url == bindparam("b_claimed"))
+            .values(canonical_url=bindparam("b_own")))
+    result = conn.execute(stmt, params)
+    return max(result.rowcount or 0, 0)
 
 
 # Columns a re-extraction may change; identity (article_id, url) and history

@@ -1,3 +1,9 @@
+import hashlib
+
+import pytest
+from support.stories import STORIES
+
+from etl.dedup.canonical import CanonicalTracker, is_site_root
 from etl.dedup.exact import ExactDedupStage
 from etl.records import Article, Dropped, Outcome
 from etl.warehouse.load import article_id_for
@@ -39,3 +45,115 @@ def test_retry_of_the_same_run_forwards_what_it_already_stored() -> None:
                "text_sha256": "h1", "cluster_id": None, "run_id": "r1"}]
     kept, drops = run([art("https://a/1", "h1")], stored, run_id="r1")
     assert [a.url for a in kept] == ["https://a/1"] and drops == []
+
+
+# --- Canonical links: adopted only when plausible (etl.dedup.canonical) ---------------
+
+
+@pytest.mark.parametrize(("url", "root"), [
+    ("https://example.com", True), ("https://example.com/", True),
+    ("https://example.com/?lang=en&page=1", True), ("https://example.com/index.html", True),
+    ("https://example.com/Default.aspx", True), ("https://example.com/home/", True),
+    ("https://example.com/news/", False), ("https://example.com/2026/11/ferry", False),
+    ("https://example.com/?p=123#x", True), ("https://example.com/homes-for-sale", False),
+    ("file:///data/index.html", False), ("not a url", False),
+])
+def test_site_root(url: str, root: bool) -> None:
+    assert is_site_root(url) is root
+
+
+def story(url: str, name: str, canonical: str | None = None, extra: str = "") -> Article:
+    body = "\n".join(STORIES[name]) + extra
+    return Article(url=url, source="s", canonical_url=canonical or url, text=body, title=name,
+                   text_sha256=hashlib.sha256(body.encode()).hexdigest())
+
+
+def stage_with(stored=(), texts=None, tracker=None, run_id="r2"):
+    drops: list[Dropped] = []
+    stage = ExactDedupStage(drops.append, lambda *_: [dict(r) for r in stored], run_id=run_id,
+                            canonicals=tracker, texts=texts)
+    return stage, drops
+
+
+def row_of(article: Article, run_id: str = "r1", canonical: str | None = None) -> dict:
+    return {"article_id": article_id_for(article.url), "url": article.url,
+            "canonical_url": canonical or article.canonical_url,
+            "text_sha256": article.text_sha256, "cluster_id": None, "run_id": run_id}
+
+
+def test_a_root_canonical_is_refused_and_counted() -> None:
+    stage, drops = stage_with()
+    batch = [story(f"https://example.com/news/{n}", n, "https://example.com/")
+             for n in ("ferry", "bakery", "wetland")]
+    kept = list(stage(batch))
+    assert drops == [] and [a.canonical_url for a in kept] == [a.url for a in batch]
+    assert stage.stats.notes == {"canonical_is_root": 3}
+
+
+def test_a_section_canonical_is_withdrawn_from_every_story_of_the_run() -> None:
+    tracker = CanonicalTracker()
+    section = "https://example.com/news/"
+    first, drops = stage_with(tracker=tracker)
+    [ferry] = list(first([story("https://example.com/news/ferry", "ferry", section)]))
+    assert ferry.canonical_url == section  # alone so far: adopted
+    assert first.take_canonical_resets() == []
+
+    # A later batch (or another source of the run) meets a second story claiming it.
+    second, drops = stage_with(tracker=tracker)
+    batch = [story("https://example.com/news/bakery", "bakery", section),
+             story("https://example.com/news/wetland", "wetland", section)]
+    kept = list(second(batch))
+    assert drops == [] and [a.canonical_url for a in kept] == [a.url for a in batch]
+    assert second.stats.notes == {"canonical_shared": 3}
+    assert second.take_canonical_resets() == [
+        (article_id_for(ferry.url), section, ferry.url)]
+
+
+def test_shared_canonical_found_from_rows_an_earlier_attempt_stored() -> None:
+    """No tracker knowledge (a retried load task): this run's stored rows count."""
+    section = "https://example.com/news/"
+    ferry = story("https://example.com/news/ferry", "ferry", section)
+    stage, drops = stage_with([row_of(ferry, run_id="r2")], run_id="r2")
+    [bakery] = list(stage([story("https://example.com/news/bakery", "bakery", section)]))
+    assert bakery.canonical_url == bakery.url and drops == []
+    assert stage.stats.notes == {"canonical_shared": 2}
+    assert stage.take_canonical_resets() == [(article_id_for(ferry.url), section, ferry.url)]
+
+
+def test_a_stored_articles_canonical_claimed_with_another_text() -> None:
+    ferry = story("https://example.com/news/ferry", "ferry")
+    texts = {article_id_for(ferry.url): ferry.text}
+    stage, drops = stage_with([row_of(ferry)], texts=lambda ids: {
+        i: texts[i] for i in ids if i in texts})
+    other = story("https://example.com/news/bakery", "bakery", ferry.url)
+    printed = story("https://example.com/print/ferry", "ferry", ferry.url,
+                    "\nPrinted from the island news website.")
+    kept = list(stage([other, printed]))
+    assert [a.url for a in kept] == [other.url] and other.canonical_url == other.url
+    assert stage.stats.notes == {"canonical_text_differs": 1}
+    [dup] = drops
+    assert (dup.article.url, dup.reasons, dup.duplicate_of) == (
+        printed.url, ["duplicate_url"], article_id_for(ferry.url))
+    assert 0.5 <= dup.similarity < 1.0
+
+
+def test_same_page_under_tracking_parameters_is_a_duplicate_whatever_its_text() -> None:
+    ferry = story("https://example.com/news/ferry", "ferry")
+    stage, drops = stage_with([row_of(ferry)])
+    updated = story("https://example.com/news/ferry?utm_source=feed", "bakery",
+                    "https://example.com/news/ferry")
+    assert list(stage([updated])) == []
+    assert [(d.reasons, d.duplicate_of) for d in drops] == [
+        (["duplicate_url"], article_id_for(ferry.url))]
+    assert stage.stats.notes == {}
+
+
+def test_canonical_decided_for_a_retried_item_too() -> None:
+    """A replay (forwarded again) with a root canonical stored by an older version."""
+    page = story("https://example.com/news/ferry", "ferry", "https://example.com/")
+    stored_row = row_of(page, run_id="r2")
+    stage, drops = stage_with([stored_row], run_id="r2")
+    [kept] = list(stage([page]))
+    assert kept.canonical_url == kept.url and drops == []
+    assert stage.take_canonical_resets() == [
+        (article_id_for(page.url), "https://example.com/", page.url)]
