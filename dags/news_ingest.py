@@ -10,7 +10,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 from news_assets import ARTICLES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,12 +24,14 @@ def _sources():
 
 
 def _options(params: dict):
-    from etl.pipeline import RunOptions
+    from etl.pipeline import RunOptions, requested_interval
 
     context = get_current_context()
-    since, until = context.get("data_interval_start"), context.get("data_interval_end")
-    if params.get("ignore_interval") or not since or not until or since >= until:
-        since = until = None  # manual runs have an empty interval: take every date
+    # Every entry not seen yet, up to each source's max_age_days; only a backfill
+    # (`airflow backfill create`) or `only_interval` keeps to the data interval.
+    since, until = requested_interval(
+        getattr(context.get("dag_run"), "run_type", None), bool(params.get("only_interval")),
+        context.get("data_interval_start"), context.get("data_interval_end"))
     # Inside Airflow, parallelism is Airflow's job (mapped tasks, worker slots): a process
     # pool per task would oversubscribe the cores. NEWS_ETL_TASK_WORKERS raises it.
     workers = int(os.environ.get("NEWS_ETL_TASK_WORKERS", "1"))
@@ -38,7 +40,9 @@ def _options(params: dict):
 
 @dag(
     dag_id="news_ingest",
-    schedule="@hourly",
+    # Hourly, each run with the hour before it as its data interval (a bare "@hourly" gives
+    # Airflow 3 runs an empty interval, and then a backfill or `only_interval` has none).
+    schedule=CronTriggerTimetable("@hourly", timezone="UTC", interval=timedelta(hours=1)),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -49,8 +53,9 @@ def _options(params: dict):
                          description="Source names from sources.yml; empty = all sources."),
         "limit": Param(None, type=["null", "integer"], minimum=1,
                        description="At most this many items per source."),
-        "ignore_interval": Param(False, type="boolean",
-                                 description="Discover dated feed/sitemap items from any date."),
+        "only_interval": Param(False, type="boolean",
+                               description="Take only feed/sitemap items dated inside the "
+                                           "run's data interval (backfills always do)."),
     },
     doc_md=__doc__,
 )

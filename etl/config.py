@@ -87,6 +87,9 @@ class SourceConfig:
     urls: tuple[str, ...] = ()  # inline URL list for kind=urls
     http: HttpSettings = field(default_factory=HttpSettings)
     min_words: int | None = None  # overrides the validation default
+    # Scheduled runs take every feed/sitemap entry not yet seen, up to this many days old;
+    # older entries are recorded as not_modified (older_than_max_age).
+    max_age_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -164,11 +167,15 @@ def _source(entry: Any, index: int, base_dir: Path, http: HttpSettings) -> Sourc
     min_words = entry.get("min_words")
     if min_words is not None and (not isinstance(min_words, int) or min_words < 0):
         raise ConfigError(f"{where}: field 'min_words' must be a non-negative integer")
+    max_age_days = entry.get("max_age_days", 30)
+    if isinstance(max_age_days, bool) or not isinstance(max_age_days, int) or max_age_days < 1:
+        raise ConfigError(f"{where}: field 'max_age_days' must be a positive integer (days), "
+                          f"got {max_age_days!r}")
     allow_outside = entry.get("allow_outside", False)
     if not isinstance(allow_outside, bool):
         raise ConfigError(f"{where}: field 'allow_outside' must be true or false")
     known = {"name", "kind", "location", "language", "boilerplate", "max_items", "refresh",
-             "urls", "http", "min_words", "allow_outside"}
+             "urls", "http", "min_words", "allow_outside", "max_age_days"}
     extra = sorted(set(entry) - known)
     if extra:
         raise ConfigError(f"{where}: unknown field(s) {extra}")
@@ -184,6 +191,7 @@ def _source(entry: Any, index: int, base_dir: Path, http: HttpSettings) -> Sourc
         urls=tuple(urls),
         http=HttpSettings.from_mapping(entry.get("http") or {}, f"{where}: http", http),
         min_words=min_words,
+        max_age_days=max_age_days,
     )
 
 

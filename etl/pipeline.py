@@ -29,7 +29,7 @@ from etl.dedup.near import NearDupStage, keep_order, resolve_settings
 from etl.extract import ExtractStage
 from etl.extract.pool import PoolSettings
 from etl.progress import progress
-from etl.records import Article, Dropped, Outcome, Stage, safe_name
+from etl.records import Article, Dropped, DropSink, Outcome, Stage, StageStats, safe_name
 from etl.sources import SourceError, discover, needs_fetch
 from etl.validate import ValidateStage, build_data_docs, data_docs_root
 from etl.validate import prewarm as prewarm_validator
@@ -62,10 +62,24 @@ class RunOptions:
     workers: int = 0  # extraction processes; 0 = one per core, 1 = inline
     extract_timeout_s: float = 60.0  # hard limit per document (reason extract_timeout)
     archive: bool = True  # store every fetched body in the WARC archive
-    since: datetime | None = None  # discovery window for dated feed/sitemap entries
+    # A requested interval for dated feed/sitemap entries (backfills, `only_interval`,
+    # `--since/--until`). Without `since`, a run takes every entry up to the source's
+    # max_age_days old; the fetch ledger keeps runs incremental.
+    since: datetime | None = None
     until: datetime | None = None
     # Near-duplicate similarity threshold; None = $NEWS_ETL_NEAR_DUP_THRESHOLD or the default.
     near_dup_threshold: float | None = None
+
+
+def requested_interval(run_type: str | None, only_interval: bool, start: datetime | None,
+                       end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """(since, until) for an orchestrated run: the data interval [start, end) only for a
+    backfill or a run that asks for it (`only_interval`), else (None, None): the run takes
+    every entry not seen yet, up to each source's max_age_days. Feeds lag and publishers
+    backdate, so keeping scheduled runs to their interval would lose entries for good."""
+    if (run_type == "backfill" or only_interval) and start and end and start < end:
+        return start, end
+    return None, None
 
 
 @dataclass
@@ -131,16 +145,34 @@ class OutcomeBuffer:
 
 
 class CountingSource:
-    """Counts what a source yields: the `discovered` figure of the run record."""
+    """Counts what a source reads: the `discovered` figure of the run record.
 
-    def __init__(self, items: Iterable[Article]) -> None:
+    Entries the source leaves out of this run (its date window) arrive through `skip`:
+    they are counted as discovered too and handed to the sink as not_modified with their
+    reason (`older_than_max_age`, `outside_interval`), so nothing read is lost silently.
+    """
+
+    def __init__(self, items: Iterable[Article] = (), sink: DropSink | None = None) -> None:
         self.items = items
+        self.sink = sink
         self.count = 0
+        self.stats = StageStats("discover")
 
     def __iter__(self) -> Iterator[Article]:
         for item in self.items:
             self.count += 1
+            self.stats.received += 1
+            self.stats.forwarded += 1
             yield item
+
+    def skip(self, item: Article, reason: str, detail: str) -> None:
+        if self.sink is None:
+            raise ValueError("CountingSource.skip needs a sink to record the item in")
+        self.count += 1
+        self.stats.received += 1
+        self.stats.dropped_items += 1
+        self.stats.dropped[reason] += 1
+        self.sink(Dropped(item, Outcome.NOT_MODIFIED, "discover", [reason], detail))
 
 
 class BatchLoader:
@@ -207,18 +239,21 @@ def batched(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
         yield batch
 
 
-def _discover(source: SourceConfig, options: RunOptions):
+def _discover(source: SourceConfig, options: RunOptions, sink: DropSink):
     """The source's items as a counted stream, and the Fetcher web sources share between
-    discovery and page fetching (robots.txt cache, per-host politeness)."""
+    discovery and page fetching (robots.txt cache, per-host politeness). Entries left out
+    by the date window go to `sink` as not_modified."""
+    from etl.sources._web import DateWindow
+
     fetcher = None
     if source.kind != "files":
         from etl.fetch.http import Fetcher
 
         fetcher = Fetcher(source.http)
-    found = CountingSource(discover(
-        source, fetcher, since=options.since, until=options.until,
-        max_items=options.max_items,
-    ))
+    window = DateWindow.for_run(source.max_age_days, options.since, options.until)
+    found = CountingSource(sink=sink)
+    found.items = discover(source, fetcher, window=window, max_items=options.max_items,
+                           on_skip=found.skip)
     return found, fetcher
 
 
@@ -240,7 +275,8 @@ def _fetch_and_extract(
         fetcher = fetcher or Fetcher(source.http)
         fetch = FetchStage(
             sink, fetcher,
-            ledger=FetchLedger(warehouse, source.name) if warehouse is not None else None,
+            ledger=(FetchLedger(warehouse, source.name, run_id=run_id)
+                    if warehouse is not None else None),
             archive=WarcArchive(run_id or "run", source.name) if options.archive else None,
             refresh=source.refresh,
         )
@@ -260,7 +296,7 @@ def _read_and_extract(
     run_id: str | None = None,
 ) -> tuple[CountingSource, list[Stage], Iterator[Article]]:
     """discover → (fetch) → extract, lazily. Returns the counter, the stages and the stream."""
-    found, fetcher = _discover(source, options)
+    found, fetcher = _discover(source, options, sink)
     stages, stream = _fetch_and_extract(
         source, progress(found, f"{source.name}: read"), sink, options, warehouse, run_id,
         fetcher)
@@ -325,7 +361,8 @@ def ingest_source(
             report.discovered, sink.counts, [st.stats.as_dict() for st in stages])
     report.outcomes = sink.counts + Counter({Outcome.LOADED: loader.loaded})
     report.stage_stats = [s.stats.as_dict()
-                          for s in [*stages, validate, loader.dedup, loader.near]]
+                          for s in [*([found] if found else []), *stages, validate,
+                                    loader.dedup, loader.near]]
     report.report_path = _data_docs(validate, run_id, source.name)
     _finish(warehouse, run_id, source.name, started, report, validate.results)
     return report
@@ -445,21 +482,27 @@ def stage_discover(source: SourceConfig, run_id: str, root: Path,
         shutil.rmtree(old)
     meta: dict[str, Any] = {"source": source.name, "started_at": datetime.now(UTC).isoformat(),
                             "status": "success", "error": None}
-    found, fetcher = _discover(source, options)
     chunk_paths: list[str] = []
-    try:
-        for i, chunk in enumerate(batched(progress(found, f"{source.name}: discover"),
-                                          chunk_size)):
-            path = folder / f"chunk-{i:05d}"
-            path.mkdir()
-            _write_atomically(path / "items.jsonl", (a.to_json() for a in chunk))
-            chunk_paths.append(str(path))
-    except SourceError as exc:
-        meta["status"], meta["error"] = "source_failed", str(exc)
-    finally:
-        if fetcher is not None:
-            fetcher.close()
+    # Entries left out by the date window are recorded here; `stage_load` accounts for them.
+    skipped = folder / "dropped-discover.jsonl"
+    tmp = skipped.with_suffix(".jsonl.tmp")
+    with tmp.open("w", encoding="utf-8") as drops:
+        found, fetcher = _discover(source, options, _JsonlSink(drops))
+        try:
+            for i, chunk in enumerate(batched(progress(found, f"{source.name}: discover"),
+                                              chunk_size)):
+                path = folder / f"chunk-{i:05d}"
+                path.mkdir()
+                _write_atomically(path / "items.jsonl", (a.to_json() for a in chunk))
+                chunk_paths.append(str(path))
+        except SourceError as exc:
+            meta["status"], meta["error"] = "source_failed", str(exc)
+        finally:
+            if fetcher is not None:
+                fetcher.close()
+    tmp.replace(skipped)
     meta["discovered"] = found.count
+    meta["stage_stats"] = found.stats.as_dict()
     (folder / "meta.json").write_text(json.dumps(meta))
     if meta["status"] != "success":
         raise SourceError(meta["error"])  # fails this mapped task only; load still records it
@@ -523,11 +566,13 @@ def _merge_stats(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for item in stats:
         into = merged.setdefault(item["stage"], {"stage": item["stage"], "received": 0,
                                                  "forwarded": 0, "dropped_items": 0,
-                                                 "dropped": Counter()})
+                                                 "dropped": Counter(), "notes": Counter()})
         for key in ("received", "forwarded", "dropped_items"):
             into[key] += item.get(key, 0)
-        into["dropped"].update(item.get("dropped", {}))
-    return [{**m, "dropped": dict(m["dropped"])} for m in merged.values()]
+        for key in ("dropped", "notes"):
+            into[key].update(item.get(key, {}))
+    return [{**m, "dropped": dict(m["dropped"]), "notes": dict(m["notes"])}
+            for m in merged.values()]
 
 
 def _unfinished(path: Path, step: str, sink: OutcomeBuffer) -> None:
@@ -579,8 +624,11 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
             start_run(conn, run_id, name, started)
         sink = OutcomeBuffer()
         loader = BatchLoader(warehouse, run_id, sink, canonicals=canonicals)
-        stats: list[dict[str, Any]] = []
+        stats: list[dict[str, Any]] = [meta["stage_stats"]] if "stage_stats" in meta else []
         results: list[dict[str, Any]] = []
+        if meta_path.exists():  # entries the date window left out (counted in discovered)
+            for line in _read_jsonl(folder / "dropped-discover.jsonl"):
+                sink(Dropped.from_json(line))
         for chunk in progress(_chunks(folder), f"{name}: load chunks"):
             _load_chunk(chunk, loader, sink, batch_size, stats, results)
         loader.flush()

@@ -4,6 +4,11 @@
 - the body's sha256 → a 200 with an unchanged body is `not_modified` too;
 - whether the URL is already loaded → not fetched again unless the source asks for refresh;
 - consecutive failures → a failed URL waits (exponential backoff) before it is retried.
+
+Validators and body hashes count only for the source that recorded them: a second source
+that reaches the same URL has not processed it yet. A URL stored by this same run is
+fetched again and left to the dedup stage, which counts a retried run's own articles once
+and records another source's copy as its duplicate.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ def backoff(failures: int) -> timedelta:
 class FetchLedger:
     """Reads and writes `fetch_ledger` for one source. Used from one thread."""
 
-    def __init__(self, warehouse: Warehouse, source: str, flush_every: int = 100) -> None:
+    def __init__(self, warehouse: Warehouse, source: str, flush_every: int = 100,
+                 run_id: str | None = None) -> None:
         self.warehouse = warehouse
         self.source = source
+        self.run_id = run_id
         self.flush_every = flush_every
+        # URL → run_id of its stored article (None: not stored), as far as looked up.
+        self._stored_by: dict[str, str | None] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         # One lookup per URL: skip, backoff, validators and change checks all read it.
         self._known: dict[str, dict[str, Any] | None] = {}
@@ -50,16 +59,41 @@ class FetchLedger:
             self._known[url] = dict(row) if row else None
         return self._known[url]
 
+    def _stored_runs(self, urls: list[str]) -> dict[str, str | None]:
+        """URL → run_id of the stored article (None when not stored), cached."""
+        missing = [u for u in dict.fromkeys(urls) if u not in self._stored_by]
+        if missing:
+            if len(self._stored_by) >= 10_000:
+                self._stored_by.clear()
+            found: dict[str, str | None] = dict.fromkeys(missing)
+            with self.warehouse.engine.connect() as conn:
+                for i in range(0, len(missing), 500):
+                    rows = conn.execute(select(articles.c.url, articles.c.run_id).where(
+                        articles.c.url.in_(missing[i:i + 500])))
+                    for url, run_id in rows:
+                        found[url] = run_id
+            self._stored_by.update(found)
+        return {u: self._stored_by.get(u) for u in urls}
+
+    def _stored_by_this_run(self, url: str) -> bool:
+        return self.run_id is not None and self._stored_runs([url])[url] == self.run_id
+
     def already_loaded(self, urls: list[str]) -> set[str]:
-        found: set[str] = set()
-        with self.warehouse.engine.connect() as conn:
-            for i in range(0, len(urls), 500):
-                found.update(conn.execute(select(articles.c.url).where(
-                    articles.c.url.in_(urls[i:i + 500]))).scalars())
-        return found
+        """URLs stored by an earlier run: nothing to fetch. URLs stored by this same run
+        are not included (see the module docstring)."""
+        return {url for url, run in self._stored_runs(urls).items()
+                if run is not None and run != self.run_id}
+
+    def _own(self, url: str) -> dict[str, Any] | None:
+        """This source's ledger row for `url` (None when another source recorded it, or
+        when this run already stored the URL)."""
+        row = self.state(url)
+        if not row or row.get("source") not in (None, self.source):
+            return None
+        return None if self._stored_by_this_run(url) else row
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
-        row = self.state(url)
+        row = self._own(url)
         return (row["etag"], row["last_modified"]) if row else (None, None)
 
     def waiting(self, url: str, now: datetime | None = None) -> bool:
@@ -73,7 +107,7 @@ class FetchLedger:
         return until > (now or datetime.now(UTC))
 
     def unchanged(self, url: str, body: bytes) -> bool:
-        row = self.state(url)
+        row = self._own(url)
         return bool(row and row["content_sha256"]
                     and row["content_sha256"] == hashlib.sha256(body).hexdigest())
 

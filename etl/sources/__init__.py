@@ -7,8 +7,7 @@ web (see the modules of the same names). `discover(source, ...)` dispatches on k
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from etl.config import SourceConfig
 from etl.records import Article
@@ -16,6 +15,7 @@ from etl.sources.errors import SourceError
 
 if TYPE_CHECKING:
     from etl.fetch.http import Fetcher
+    from etl.sources._web import DateWindow, SkipSink
 
 __all__ = ["SourceError", "discover", "needs_fetch"]
 
@@ -29,12 +29,15 @@ def discover(
     source: SourceConfig,
     fetcher: Fetcher | None = None,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    window: DateWindow | None = None,
     max_items: int | None = None,
-    **options: Any,
+    on_skip: SkipSink | None = None,
 ) -> Iterator[Article]:
-    """Yield the items of one source. Raises SourceError when the source fails entirely."""
+    """Yield the items of one source. Raises SourceError when the source fails entirely.
+
+    `window` filters dated feed/sitemap entries (default: every date); each entry it leaves
+    out goes to `on_skip(item, reason, detail)` so the run can account for it.
+    """
     limit = max_items or source.max_items
     if source.kind == "files":
         from etl.sources.files import discover_files
@@ -43,17 +46,18 @@ def discover(
     if source.kind == "urls":
         from etl.sources.urls import discover_urls
 
-        return discover_urls(source, fetcher, since=since, until=until, max_items=limit)
+        return discover_urls(source, fetcher, max_items=limit)
     if source.kind == "feed":
         from etl.sources.feeds import discover_feed
 
-        return discover_feed(source, fetcher, since=since, until=until, max_items=limit)
+        return discover_feed(source, fetcher, window=window, max_items=limit, on_skip=on_skip)
     if source.kind == "sitemap":
         from etl.sources.sitemaps import discover_sitemap
 
-        return discover_sitemap(source, fetcher, since=since, until=until, max_items=limit)
+        return discover_sitemap(source, fetcher, window=window, max_items=limit,
+                                on_skip=on_skip)
     if source.kind == "warc":
         from etl.sources.warc import discover_warc
 
-        return discover_warc(source, fetcher, since=since, until=until, max_items=limit)
+        return discover_warc(source, fetcher, max_items=limit)
     raise SourceError(f"source {source.name!r}: unknown kind {source.kind!r}")

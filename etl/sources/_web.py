@@ -1,12 +1,15 @@
 """Helpers shared by the web sources (urls, feed, sitemap, warc): reading a location,
-dates and the [since, until) window, and XML safety."""
+dates and the date window (a requested interval, else the source's maximum age), and XML
+safety."""
 
 from __future__ import annotations
 
 import email.utils
 import logging
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -16,7 +19,7 @@ import defusedxml.ElementTree as SafeET
 from lxml import etree
 
 from etl.config import SourceConfig
-from etl.records import to_utc
+from etl.records import Article, to_utc
 from etl.sources.errors import SourceError
 
 if TYPE_CHECKING:
@@ -99,12 +102,77 @@ def parse_date(text: str | None) -> datetime | None:
 
 def in_window(when: datetime | None, since: datetime | None, until: datetime | None) -> bool:
     """[since, until): undated items are always kept."""
-    if when is None:
-        return True
-    when = to_utc(when)
-    if since is not None and when < to_utc(since):
-        return False
-    return not (until is not None and when >= to_utc(until))
+    return DateWindow(since, until).excludes(when) is None
+
+
+# Receives each entry a source leaves out of the run, with (reason, detail): the pipeline
+# accounts for it (outcome not_modified), so no entry is skipped silently.
+SkipSink = Callable[[Article, str, str], None]
+
+OUTSIDE_INTERVAL = "outside_interval"
+OLDER_THAN_MAX_AGE = "older_than_max_age"
+
+
+def _stamp(when: datetime) -> str:
+    return to_utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Which dated feed/sitemap entries a run takes; undated entries are always taken.
+
+    A run that asks for an interval (a backfill, `only_interval`, `--since/--until`) takes
+    [since, until). Any other run takes every entry not older than `oldest` (now minus the
+    source's `max_age_days`): the fetch ledger, not the date, is what keeps runs incremental,
+    so an entry that shows up late is still taken.
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
+    oldest: datetime | None = None
+    max_age_days: int | None = None  # only to explain `oldest` in the skip detail
+
+    @classmethod
+    def for_run(cls, max_age_days: int | None, since: datetime | None = None,
+                until: datetime | None = None, now: datetime | None = None) -> DateWindow:
+        """The requested interval when there is a lower bound, else the maximum age."""
+        if since is not None:
+            return cls(since=since, until=until)
+        if not max_age_days:
+            return cls(until=until)
+        oldest = to_utc(now or datetime.now(UTC)) - timedelta(days=max_age_days)
+        return cls(until=until, oldest=oldest, max_age_days=max_age_days)
+
+    @property
+    def lower(self) -> datetime | None:
+        """Entries dated before this are left out (None: no lower bound)."""
+        bound = self.since if self.since is not None else self.oldest
+        return to_utc(bound) if bound is not None else None
+
+    def excludes(self, when: datetime | None) -> tuple[str, str] | None:
+        """(reason, detail) when an entry dated `when` is left out of the run, else None."""
+        if when is None:
+            return None
+        when = to_utc(when)
+        if self.since is not None and when < to_utc(self.since):
+            return OUTSIDE_INTERVAL, (f"dated {_stamp(when)}, before the run's interval "
+                                      f"starting {_stamp(self.since)}")
+        if self.until is not None and when >= to_utc(self.until):
+            return OUTSIDE_INTERVAL, (f"dated {_stamp(when)}, at or after the run's interval "
+                                      f"ending {_stamp(self.until)}")
+        if self.oldest is not None and when < to_utc(self.oldest):
+            return OLDER_THAN_MAX_AGE, (f"dated {_stamp(when)}, more than "
+                                        f"{self.max_age_days} day(s) old (max_age_days)")
+        return None
+
+
+def skip_entry(source: SourceConfig, item: Article, why: tuple[str, str],
+               on_skip: SkipSink | None) -> None:
+    """Hand an entry left out by the date window to the run (or log it when used alone)."""
+    if on_skip is not None:
+        on_skip(item, *why)
+    else:
+        logger.debug("source %s: %s left out: %s", source.name, item.url, why[1])
 
 
 def item_limit(source: SourceConfig, max_items: int | None) -> int | None:

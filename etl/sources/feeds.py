@@ -25,12 +25,14 @@ import lxml.html
 from etl.config import SourceConfig
 from etl.records import Article
 from etl.sources._web import (
+    DateWindow,
+    SkipSink,
     declares_entities,
-    in_window,
     is_url,
     item_limit,
     parse_date,
     read_location,
+    skip_entry,
     strip_doctype,
 )
 from etl.sources.errors import SourceError
@@ -202,27 +204,32 @@ def discover_feed(
     source: SourceConfig,
     fetcher: Fetcher | None,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    window: DateWindow | None = None,
     max_items: int | None = None,
+    on_skip: SkipSink | None = None,
 ) -> Iterator[Article]:
-    """Yield one Article per feed entry with a link, in feed order, filtered to
-    [since, until) (undated entries kept) and capped at max_items/source.max_items.
+    """Yield one Article per feed entry with a link, in feed order, capped at
+    max_items/source.max_items. Entries dated outside `window` (undated ones are always
+    taken) go to `on_skip` with their reason instead.
 
     Raises SourceError (naming the source) when the feed is unreachable, malformed
     beyond reading, or not a feed.
     """
     limit = item_limit(source, max_items)
+    window = window or DateWindow()
     feed_url, entries = read_feed(source, fetcher)
     count = skipped = 0
     for entry in entries:
         if limit is not None and count >= limit:
             break
-        if not in_window(entry.published, since, until):
+        item = Article(url=entry.url, source=source.name, expected_language=source.language,
+                       hint_title=entry.title, hint_published_at=entry.published)
+        why = window.excludes(entry.published)
+        if why is not None:
             skipped += 1
+            skip_entry(source, item, why, on_skip)
             continue
         count += 1
-        yield Article(url=entry.url, source=source.name, expected_language=source.language,
-                      hint_title=entry.title, hint_published_at=entry.published)
-    logger.info("source %s: %d entr(ies) from %s, %d outside the date window", source.name,
-                count, feed_url, skipped)
+        yield item
+    logger.info("source %s: %d entr(ies) from %s, %d left out by the date window",
+                source.name, count, feed_url, skipped)

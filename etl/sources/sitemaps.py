@@ -7,7 +7,9 @@
   is visited at most once, so self-references and cycles terminate.
 - Google News sitemaps give `news:title` and `news:publication_date` as hints; otherwise
   `lastmod` is used only for the date window (it is a modification date, not a
-  publication date). A child sitemap whose index `lastmod` is before `since` is skipped.
+  publication date). A child sitemap whose index `lastmod` is before the window's lower
+  bound (the requested interval's start, else the maximum age) is not read: nothing in it
+  changed since.
 - XML is parsed by lxml with entity resolution, DTD loading and network access off.
 - The root sitemap failing is a SourceError; a failing child is logged and skipped.
 """
@@ -28,17 +30,18 @@ from etl.config import SourceConfig
 from etl.fetch.http import DecompressedTooLarge, gunzip_capped
 from etl.records import Article
 from etl.sources._web import (
+    DateWindow,
+    SkipSink,
     declares_entities,
     element_text,
-    in_window,
     is_url,
     item_limit,
     local_name,
     parse_date,
     read_location,
     safe_xml_parser,
+    skip_entry,
     strip_doctype,
-    to_utc,
 )
 from etl.sources.errors import SourceError
 
@@ -155,17 +158,20 @@ def discover_sitemap(
     source: SourceConfig,
     fetcher: Fetcher | None,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    window: DateWindow | None = None,
     max_items: int | None = None,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    on_skip: SkipSink | None = None,
 ) -> Iterator[Article]:
     """Yield one Article per page URL in the sitemap tree, in document order.
 
-    Date window [since, until) uses news:publication_date, else lastmod; undated kept.
-    Raises SourceError when the root sitemap cannot be read or is not a sitemap.
+    The date window uses news:publication_date, else lastmod; undated entries are taken.
+    Entries outside it go to `on_skip` with their reason. Raises SourceError when the root
+    sitemap cannot be read or is not a sitemap.
     """
     limit = item_limit(source, max_items)
+    window = window or DateWindow()
+    lower = window.lower
     visited: set[str] = set()
     count = 0
     sitemaps_read = 0
@@ -191,9 +197,9 @@ def discover_sitemap(
                     logger.warning("source %s: not following %s beyond depth %d", source.name,
                                    child.url, max_depth)
                     continue
-                if since is not None and child.lastmod and child.lastmod < to_utc(since):
-                    logger.debug("source %s: %s unchanged since %s", source.name, child.url,
-                                 child.lastmod)
+                if lower is not None and child.lastmod and child.lastmod < lower:
+                    logger.info("source %s: not reading %s, unchanged since %s (before %s)",
+                                source.name, child.url, child.lastmod, lower)
                     continue
                 if is_url(location) and not is_url(child.url):
                     logger.warning("source %s: remote index points to non-http %s; ignored",
@@ -206,12 +212,15 @@ def discover_sitemap(
         for entry in parsed.entries:
             if limit is not None and count >= limit:
                 return
-            if not in_window(entry.published or entry.lastmod, since, until):
+            item = Article(url=entry.url, source=source.name,
+                           expected_language=source.language, hint_title=entry.title,
+                           hint_published_at=entry.published)
+            why = window.excludes(entry.published or entry.lastmod)
+            if why is not None:
+                skip_entry(source, item, why, on_skip)
                 continue
             count += 1
-            yield Article(url=entry.url, source=source.name,
-                          expected_language=source.language, hint_title=entry.title,
-                          hint_published_at=entry.published)
+            yield item
 
     yield from walk(source.location, 0)
     logger.info("source %s: %d URL(s) from %d sitemap(s)", source.name, count, sitemaps_read)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from etl.config import SourceConfig
@@ -34,16 +33,13 @@ def discover_urls(
     source: SourceConfig,
     fetcher: Fetcher | None,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
     max_items: int | None = None,
 ) -> Iterator[Article]:
     """Yield one Article per listed URL (inline list first, then the file).
 
-    URL lists carry no dates, so `since`/`until` keep everything (undated items are kept).
-    Raises SourceError when the list file cannot be read.
+    URL lists carry no dates, so no date window applies. Raises SourceError when the list
+    file cannot be read.
     """
-    del since, until  # undated: always inside the window
     limit = item_limit(source, max_items)
 
     def candidates() -> Iterable[str]:

@@ -19,7 +19,6 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -30,7 +29,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from etl.config import SourceConfig
 from etl.decode import DecodeError, decode_html
 from etl.records import Article
-from etl.sources._web import in_window, is_url, item_limit, local_path, parse_date
+from etl.sources._web import is_url, item_limit, local_path, parse_date
 from etl.sources.errors import SourceError
 
 if TYPE_CHECKING:
@@ -122,13 +121,11 @@ def discover_warc(
     source: SourceConfig,
     fetcher: Fetcher | None,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
     max_items: int | None = None,
 ) -> Iterator[Article]:
     """Yield one Article per captured HTML page. Captures carry no publication date, so
-    the [since, until) window keeps them all (undated). Raises SourceError when an
-    archive cannot be opened or is not a WARC/ARC file."""
+    no date window applies (a capture's WARC-Date is when it was fetched, not published).
+    Raises SourceError when an archive cannot be opened or is not a WARC/ARC file."""
     limit = item_limit(source, max_items)
     count = 0
     skipped: Counter[str] = Counter()
@@ -155,8 +152,6 @@ def discover_warc(
                 for article in _records(source, stream, name, skipped):
                     if limit is not None and count >= limit:
                         return
-                    if not in_window(article.hint_published_at, since, until):
-                        continue
                     count += 1
                     yield article
             except (ArchiveLoadFailed, OSError, EOFError, zlib.error,

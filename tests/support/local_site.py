@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
 from pytest_httpserver import HTTPServer
 
 STORY = [
@@ -22,9 +25,11 @@ def page(title: str, body: list[str]) -> str:
 
 
 def feed(base: str, slugs: list[str]) -> str:
+    # Dated yesterday: inside every source's max_age_days whenever the tests run.
+    dated = format_datetime(datetime.now(UTC) - timedelta(days=1), usegmt=True)
     items = "".join(
         f"<item><title>{s}</title><link>{base}/news/{s}</link>"
-        f"<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate></item>" for s in slugs)
+        f"<pubDate>{dated}</pubDate></item>" for s in slugs)
     return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>Local</title>"
             f"<link>{base}</link>{items}</channel></rss>")
 

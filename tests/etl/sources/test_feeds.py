@@ -11,6 +11,7 @@ from pytest_httpserver import HTTPServer
 
 from etl.config import HttpSettings, SourceConfig
 from etl.fetch import Fetcher
+from etl.sources._web import DateWindow
 from etl.sources.errors import SourceError
 from etl.sources.feeds import autodiscover, discover_feed
 
@@ -180,14 +181,33 @@ def test_date_window_and_max_items(server: HTTPServer, settings: HttpSettings) -
     url = _serve(server, "/rss", RSS2, "application/rss+xml")
     fetcher = Fetcher(settings)
     since, until = datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC)
-    window = list(discover_feed(_source(url), fetcher, since=since, until=until))
-    # May's story is before `since`; the undated one is kept.
+    skipped: list[tuple[str, str]] = []
+    window = list(discover_feed(_source(url), fetcher, window=DateWindow(since, until),
+                                on_skip=lambda item, reason, _: skipped.append(
+                                    (item.hint_title, reason))))
+    # May's story is before `since`: handed to on_skip with its reason; undated is kept.
     assert [a.hint_title for a in window] == ["First story", "Undated"]
-    assert [a.hint_title for a in discover_feed(_source(url), fetcher,
-                                                until=datetime(2025, 6, 10, 4, tzinfo=UTC))
+    assert skipped == [("Second story", "outside_interval")]
+    assert [a.hint_title for a in discover_feed(
+        _source(url), fetcher, window=DateWindow(until=datetime(2025, 6, 10, 4, tzinfo=UTC)))
             ] == ["Second story", "Undated"]  # until is exclusive
     assert len(list(discover_feed(_source(url), fetcher, max_items=1))) == 1
     assert len(list(discover_feed(_source(url, max_items=2), fetcher))) == 2
+
+
+def test_max_age_leaves_out_old_entries_with_their_reason(server: HTTPServer,
+                                                          settings: HttpSettings) -> None:
+    url = _serve(server, "/rss", RSS2, "application/rss+xml")
+    now = datetime(2025, 6, 20, tzinfo=UTC)
+    skipped: list[tuple[str, str, str]] = []
+    items = list(discover_feed(_source(url), Fetcher(settings),
+                               window=DateWindow.for_run(30, now=now),
+                               on_skip=lambda item, reason, detail: skipped.append(
+                                   (item.hint_title, reason, detail))))
+    assert [a.hint_title for a in items] == ["First story", "Undated"]
+    [(title, reason, detail)] = skipped
+    assert (title, reason) == ("Second story", "older_than_max_age")
+    assert "30 day(s)" in detail and "2025-05-01T10:00:00Z" in detail
 
 
 def test_billion_laughs_and_xxe_not_expanded(server: HTTPServer, settings: HttpSettings,

@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 
 from etl.config import HttpSettings, SourceConfig
 from etl.fetch import Fetcher
+from etl.sources._web import DateWindow
 from etl.sources.errors import SourceError
 from etl.sources.sitemaps import discover_sitemap
 
@@ -178,10 +179,35 @@ def test_date_window_uses_publication_then_lastmod(server: HTTPServer,
                   .replace("</sitemapindex>", "<sitemap><loc>/old.xml</loc>"
                            "<lastmod>2024-01-02</lastmod></sitemap></sitemapindex>"))
     since, until = datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC)
-    items = list(discover_sitemap(_source(root), Fetcher(settings), since=since, until=until))
+    items = list(discover_sitemap(_source(root), Fetcher(settings),
+                                  window=DateWindow(since, until)))
     assert [a.url for a in items] == ["http://127.0.0.1/news/1", "http://127.0.0.1/new",
                                       "http://127.0.0.1/undated"]
     assert "/old.xml" not in [r.path for r, _ in server.log]  # skipped by index lastmod
+
+
+def test_max_age_uses_publication_then_lastmod_and_reports_each_skip(
+        server: HTTPServer, settings: HttpSettings) -> None:
+    _serve(server, "/map.xml", urlset("http://127.0.0.1/fresh", lastmod="2025-06-18")
+           .replace("</urlset>", "<url><loc>http://127.0.0.1/stale</loc><lastmod>2025-04-01"
+                                 "</lastmod></url><url><loc>http://127.0.0.1/undated</loc>"
+                                 "</url></urlset>"))
+    _serve(server, "/news.xml", NEWS)  # published 2025-06-10 and 2025-05-01: both too old
+    _serve(server, "/old.xml", urlset("http://127.0.0.1/in-old-child"))
+    root = _serve(server, "/idx.xml", index("/map.xml", "/news.xml").replace(
+        "</sitemapindex>", "<sitemap><loc>/old.xml</loc><lastmod>2025-01-02</lastmod>"
+                           "</sitemap></sitemapindex>"))
+    skipped: list[tuple[str, str]] = []
+    items = list(discover_sitemap(
+        _source(root), Fetcher(settings),
+        window=DateWindow.for_run(5, now=datetime(2025, 6, 20, tzinfo=UTC)),
+        on_skip=lambda item, reason, _: skipped.append((item.url, reason))))
+    assert [a.url for a in items] == ["http://127.0.0.1/fresh", "http://127.0.0.1/undated"]
+    assert skipped == [("http://127.0.0.1/stale", "older_than_max_age"),
+                       ("http://127.0.0.1/news/1", "older_than_max_age"),
+                       ("http://127.0.0.1/news/2", "older_than_max_age")]
+    # A child sitemap unchanged since before the bound holds nothing newer: not read.
+    assert "/old.xml" not in [r.path for r, _ in server.log]
 
 
 def test_max_items_stops_early(server: HTTPServer, settings: HttpSettings) -> None:
