@@ -39,6 +39,10 @@ class HttpSettings:
     allow_hosts: tuple[str, ...] = ()  # names, IPs or CIDR ranges exempt from the SSRF guard
     obey_robots: bool = True
     workers: int = 8  # fetch threads
+    # Shared politeness (etl/fetch/politeness.py): empty = per process; a redis:// URL =
+    # every process and machine using that Redis shares per-host limits and robots.txt.
+    limiter_url: str = ""
+    robots_ttl_s: float = 3600.0  # robots.txt is fetched at most once per origin per TTL
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], where: str, base: HttpSettings | None = None):
@@ -62,6 +66,10 @@ class HttpSettings:
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: http setting {key!r} is invalid: {exc}") from exc
             changes[key] = value
+        url = changes.get("limiter_url")
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"{where}: http setting 'limiter_url' must be a redis://, "
+                              f"rediss:// or unix:// URL")
         return replace(base, **changes)
 
     @classmethod

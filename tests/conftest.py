@@ -25,6 +25,15 @@ def _pg_url(database: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
 
 
+@pytest.fixture(autouse=True)
+def _fresh_politeness() -> None:
+    """Every Fetcher of a process shares one robots.txt cache and per-host limiter, and
+    the test servers reuse their ports: each test starts with empty ones."""
+    from etl.fetch.politeness import reset_shared_politeness
+
+    reset_shared_politeness()
+
+
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database; its SQLAlchemy URL. Dropped afterwards."""

@@ -7,6 +7,8 @@
     too_large                      body over max_bytes, or decompressed over max_decompressed_bytes
     not_html                       Content-Type not acceptable for what the caller asked for
     robots_disallowed              robots.txt forbids the URL for our user agent
+    robots_unavailable             robots.txt unreachable (5xx, 429, network): RFC 9309 disallow
+    limiter_unavailable            the shared politeness limiter (Redis) cannot be reached
     redirect_loop                  a redirect cycle, or more than max_redirects hops
     blocked_address                host resolves to a private/loopback/... address (SSRF guard)
     decode_error                   corrupt or unsupported Content-Encoding
@@ -55,7 +57,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from etl.config import HttpSettings
 from etl.fetch.guard import Admitted, GuardError, UrlGuard
-from etl.fetch.politeness import HostLimiter
+from etl.fetch.politeness import HostLimiter, LimiterUnavailable, shared_politeness
 from etl.fetch.robots import RobotsCache
 
 logger = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ STREAM_DEADLINE_PER_TIMEOUT = 90
 
 REASONS = (
     "dns", "connect", "timeout", "too_large", "not_html", "robots_disallowed",
-    "redirect_loop", "blocked_address", "decode_error", "bad_url",
+    "robots_unavailable", "limiter_unavailable", "redirect_loop", "blocked_address",
+    "decode_error", "bad_url",
 )  # plus http_<status>
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -442,17 +445,25 @@ def _is_dns_error(exc: BaseException) -> bool:
 
 
 class Fetcher:
-    """Shared by all fetch threads; holds the politeness state and robots cache."""
+    """Shared by all fetch threads. Politeness and robots.txt are not its own: they come
+    from the process-wide backend for `settings.limiter_url` (see politeness.py), shared
+    with every other Fetcher of the process and, with Redis, of every process."""
 
     def __init__(self, settings: HttpSettings | None = None) -> None:
         self.settings = settings or HttpSettings()
         self.guard = UrlGuard(self.settings.allow_hosts)
-        self.limiter = HostLimiter(self.settings.min_delay_s, self.settings.max_per_host)
+        backend, robots_store = shared_politeness(self.settings.limiter_url)
+        self.limiter = HostLimiter(self.settings.min_delay_s, self.settings.max_per_host,
+                                   backend, crawl_delay_ttl_s=self.settings.robots_ttl_s)
+        # How long one robots.txt fetch may take (one attempt's watchdog bound): past it,
+        # another process waiting for the same robots.txt fetches it itself.
+        robots_hold_s = min(self.settings.timeout_s, 10.0) + 5 * self.settings.timeout_s + 5
         self.robots = RobotsCache(
             lambda u: self._fetch(u, accept="any", etag=None, last_modified=None,
                                   check_robots=False),
             self.settings.user_agent,
             on_crawl_delay=self.limiter.set_delay,
+            store=robots_store, ttl_s=self.settings.robots_ttl_s, hold_s=robots_hold_s,
         )
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -461,6 +472,7 @@ class Fetcher:
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
+        self.limiter.release_all()  # slots of an interrupted fetch go back to the host
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
@@ -595,10 +607,13 @@ class Fetcher:
             admitted = self.guard.admit(current)
             if isinstance(admitted, GuardError):
                 raise _Fail(admitted.reason, admitted.detail)
-            if check_robots and not self.robots.allowed(current):
-                raise _Fail("robots_disallowed", f"robots.txt disallows {current}")
+            if check_robots:
+                self._check_robots(current)
             host = (urlsplit(current).hostname or "").lower()
-            resp = self._request(current, headers, host, admitted)
+            try:
+                resp = self._request(current, headers, host, admitted)
+            except LimiterUnavailable as exc:  # never fetch without politeness
+                raise _Fail("limiter_unavailable", str(exc)) from None
             try:
                 result.final_url = current
                 result.status = resp.status_code
@@ -636,6 +651,15 @@ class Fetcher:
                 self._disarm()
                 resp.close()
                 self.limiter.release(host)
+
+    def _check_robots(self, url: str) -> None:
+        """Raise _Fail when robots.txt forbids `url` or cannot be read (RFC 9309)."""
+        try:
+            verdict = self.robots.verdict(url)
+        except LimiterUnavailable as exc:
+            raise _Fail("limiter_unavailable", str(exc)) from None
+        if verdict is not None:
+            raise _Fail(*verdict)
 
     def _request(self, url: str, headers: dict[str, str], host: str,
                  admitted: Admitted) -> requests.Response:

@@ -15,6 +15,7 @@ from etl.records import Article, DropSink, Outcome, Stage
 logger = logging.getLogger(__name__)
 
 Conditional = Callable[[str], tuple[str | None, str | None]]
+NOT_ATTEMPTED_REASONS = frozenset({"robots_unavailable", "limiter_unavailable"})
 
 
 class FetchStage(Stage):
@@ -118,7 +119,10 @@ class FetchStage(Stage):
                 archive_path = self.archive.store(result.final_url or article.url,
                                                   result.status or 200, result.headers,
                                                   result.body, result.fetched_at)
-        if self.ledger is not None:
+        # No request reached the URL when its host's robots.txt or our shared limiter was
+        # unavailable: the ledger keeps what it knew, so the URL is tried again on the next
+        # run with no backoff (a failure of the host, or ours, is not the URL's).
+        if self.ledger is not None and result.reason not in NOT_ATTEMPTED_REASONS:
             self.ledger.record(
                 article.url, status=result.status,
                 reason=None if result.not_modified else result.reason,

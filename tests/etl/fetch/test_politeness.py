@@ -1,4 +1,6 @@
-"""Per-host politeness: start gaps per host, concurrency cap per host, hosts independent."""
+"""Per-host politeness in one process: start gaps per host, concurrency cap per host, hosts
+independent, and one limiter for every Fetcher of the process (as the chunk tasks of an
+Airflow worker each build their own Fetcher). Across processes: test_limiter_redis.py."""
 
 from __future__ import annotations
 
@@ -89,3 +91,75 @@ def test_limiter_unit_gaps_and_independent_hosts() -> None:
         times = sorted(stamps[host])
         assert all(y - x >= 0.095 for x, y in itertools.pairwise(times))
     assert time.monotonic() - start < 0.5  # a and b did not wait for each other
+
+
+def test_fetchers_of_one_process_share_the_host_limits(server: HTTPServer,
+                                                      settings: HttpSettings) -> None:
+    """Three Fetchers (three chunk tasks) fetch one host at once: together they keep its
+    gap and its concurrency cap, instead of each keeping them on its own."""
+    starts: list[float] = []
+    active = peak = 0
+    lock = threading.Lock()
+
+    def handler(request: Request) -> Response:
+        nonlocal active, peak
+        with lock:
+            starts.append(time.monotonic())
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.25)
+        with lock:
+            active -= 1
+        return Response("<html><body>ok</body></html>", content_type="text/html")
+
+    server.expect_request("/p").respond_with_handler(handler)
+    polite = replace(settings, min_delay_s=0.1, max_per_host=2, workers=4)
+
+    def chunk_task(task: int) -> None:
+        fetcher = Fetcher(polite)
+        stage = FetchStage(lambda d: None, fetcher)
+        items = [Article(url=server.url_for(f"/p?task={task}&i={i}"), source="t")
+                 for i in range(4)]
+        assert len(list(stage(items))) == 4
+        fetcher.close()
+
+    tasks = [threading.Thread(target=chunk_task, args=(t,)) for t in range(3)]
+    for t in tasks:
+        t.start()
+    for t in tasks:
+        t.join()
+    assert len(starts) == 12
+    gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
+    assert min(gaps) >= 0.085, gaps  # 0.1 s minus arrival jitter at the server
+    assert peak == 2
+
+
+def test_callers_with_different_settings_share_one_host_state() -> None:
+    """A Fetcher with no delay still queues behind a reservation made with a delay, and
+    a Crawl-delay raise is seen by every limiter of the process."""
+    polite = HostLimiter(min_delay_s=0.3, max_per_host=1)
+    eager = HostLimiter(min_delay_s=0.0, max_per_host=1)
+    with polite.slot("shared.example"):
+        pass
+    started = time.monotonic()
+    with polite.slot("shared.example"):  # waits out its own 0.3 s gap
+        pass
+    assert time.monotonic() - started >= 0.28
+    eager.set_delay("Shared.Example", 0.5)
+    assert polite.delay("shared.example") == 0.5 and eager.delay("shared.example") == 0.5
+    assert eager.delay("other.example") == 0.0
+
+
+def test_release_without_acquire_frees_nothing() -> None:
+    first = HostLimiter(min_delay_s=0.0, max_per_host=1)
+    other = HostLimiter(min_delay_s=0.0, max_per_host=1)
+    first.acquire("one.example")
+    other.release("one.example")  # holds nothing: must not free first's slot
+    got = threading.Event()
+    waiter = threading.Thread(target=lambda: (other.acquire("one.example"), got.set()))
+    waiter.start()
+    assert not got.wait(0.3)
+    first.release("one.example")
+    assert got.wait(5)
+    waiter.join()
+    other.release("one.example")
