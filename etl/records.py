@@ -76,9 +76,13 @@ class Article:
     text: str | None = None
     text_sha256: str | None = None
     word_count: int = 0
-    # Provenance of the metadata fields (e.g. "jsonld", "og", "h1", "trafilatura", "none").
+    # Provenance of the metadata fields (e.g. "jsonld", "og", "h1", "trafilatura", "none");
+    # date_source is None exactly when published_at is None.
     title_source: str | None = None
     date_source: str | None = None
+    # Why stated publication dates were not stored ("date_in_future", "date_unparseable"…):
+    # the item still loads without them; the extract stage counts them in its notes.
+    date_rejections: list[str] = field(default_factory=list)
     author_source: str | None = None
     extractor_version: str | None = None
     # Filled by dedup for near-duplicate clustering.

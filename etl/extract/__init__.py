@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from etl.decode import DecodeError, decode_html
 from etl.extract.pool import PoolSettings
-from etl.records import Article, Outcome, Stage
+from etl.records import Article, Outcome, Stage, to_utc
 
 log = logging.getLogger(__name__)
 _WORD_RE = re.compile(r"\w+")
@@ -136,8 +136,21 @@ def extract_text_file(article: Article, raw: bytes, boilerplate=()) -> None:
     _finish(article, "\n".join(lines[1:]), boilerplate)
     article.language = detect_language(article.text or "")
     article.canonical_url = canonical_url(article.url)
-    article.date_source = "none"
+    article.published_at = article.date_source = None
     article.author_source = "none"
+
+
+def take_hint_date(article: Article) -> None:
+    """The feed/sitemap date when the page states none: under the same bounds as a page's
+    (not more than a day after the fetch, not before 1990), else recorded as rejected."""
+    from etl.extract.metadata import check_date
+
+    hint = to_utc(article.hint_published_at)
+    reason = check_date(hint, article.fetched_at)
+    if reason is None:
+        article.published_at, article.date_source = hint, "hint"
+    elif reason not in article.date_rejections:
+        article.date_rejections.append(reason)
 
 
 def extract_html(article: Article, html: str, boilerplate=()) -> bool:
@@ -160,9 +173,10 @@ def extract_html(article: Article, html: str, boilerplate=()) -> bool:
     article.title = meta.title or article.hint_title
     article.title_source = meta.title_source if meta.title else (
         "hint" if article.hint_title else "none")
-    article.published_at = meta.published_at or article.hint_published_at
-    article.date_source = meta.date_source if meta.published_at else (
-        "hint" if article.hint_published_at else "none")
+    article.published_at, article.date_source = meta.published_at, meta.date_source
+    article.date_rejections = list(meta.date_rejections)
+    if article.published_at is None and article.hint_published_at is not None:
+        take_hint_date(article)
     article.author = meta.author
     article.author_source = meta.author_source
     article.sitename = data.get("sitename")
@@ -210,6 +224,7 @@ class ExtractStage(Stage):
         try:
             for item, extracted, drops, failure in pool.map(items, self.boilerplate_by_source):
                 if extracted is not None:
+                    self._count_date_rejections(extracted)  # the worker's count stays there
                     yield extracted
                 elif failure is not None:
                     reason, _, detail = failure.partition(":")
@@ -220,6 +235,13 @@ class ExtractStage(Stage):
                                   dropped.detail)
         finally:
             pool.close()
+
+    def _count_date_rejections(self, article: Article) -> None:
+        """A stated date that was not stored is no outcome (the article loads without it),
+        but an operator must be able to count it: stats notes, one per reason and item."""
+        for reason in article.date_rejections:
+            self.stats.notes[reason] += 1
+            log.debug("%s: stated publication date not stored (%s)", article.url, reason)
 
     def extract_one(self, article: Article) -> bool:
         if article.read_error:
@@ -249,6 +271,7 @@ class ExtractStage(Stage):
             return False
         finally:
             article.html = None  # decoded page is not needed downstream; keep staging small
+        self._count_date_rejections(article)
         if self._version is None:
             self._version = extractor_version()
         article.extractor_version = self._version

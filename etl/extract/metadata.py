@@ -1,18 +1,23 @@
 """Refine trafilatura's title, publication date and author with page-structure evidence.
 
 trafilatura reads these fields well on average but keeps site names glued to titles, may
-take an SEO <title> over the headline, finds dates in copyright lines and misses authors
-that the page states in JSON-LD or a byline. `refine_metadata` parses the page once, gathers
-candidates from structured sources (JSON-LD, Open Graph / meta tags, <h1>, <time>, <title>,
-bylines) and picks by small, named, general rules. Nothing here knows a host or publisher.
+take an SEO <title> over the headline, guesses dates (htmldate falls back to copyright
+lines, free text and 1 January of a bare year) and misses authors that the page states in
+JSON-LD or a byline. `refine_metadata` parses the page once, gathers candidates from
+structured sources (JSON-LD, Open Graph / meta tags, <h1>, <time>, <title>, bylines,
+datelines, the URL) and picks by small, named, general rules. Nothing here knows a host or
+publisher.
 
 Every chosen value records where it came from (`*_source`): "jsonld", "og", "meta", "h1",
-"title", "time", "byline", "trafilatura" or "none".
+"title", "time", "url", "dateline", "byline", "trafilatura" or "none" — except the date,
+whose source is None when no date was stored.
 """
 
 from __future__ import annotations
 
+import email.utils
 import html as html_lib
+import itertools
 import json
 import logging
 import re
@@ -25,6 +30,8 @@ from urllib.parse import urlsplit
 
 from lxml import html as lxml_html
 
+from etl.records import to_utc
+
 LOG = logging.getLogger(__name__)
 
 
@@ -35,9 +42,12 @@ class RefinedMetadata:
     title: str | None
     title_source: str
     published_at: datetime | None  # timezone-aware (naive page values are taken as UTC)
-    date_source: str
+    date_source: str | None  # None exactly when published_at is None
     author: str | None  # several authors joined with "; "
     author_source: str
+    # Why stated publication dates were not taken (DATE_* reasons, each at most once): the
+    # page said something, but not a usable date.
+    date_rejections: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -98,10 +108,11 @@ class PageFacts:
     itemprop: dict[str, list[str]] = field(default_factory=dict)
     h1: list[str] = field(default_factory=list)
     title_tag: str = ""
-    times: list[tuple[str, bool]] = field(default_factory=list)  # (datetime attr, in article)
+    times: list[tuple[str, bool]] = field(default_factory=list)  # (value, in article)
+    datelines: list[tuple[str, bool]] = field(default_factory=list)  # (text, in article)
+    script_dates: list[str] = field(default_factory=list)  # "datePublished": "…" in scripts
     rel_authors: list[str] = field(default_factory=list)
     bylines: list[str] = field(default_factory=list)
-    copyright_years: set[int] = field(default_factory=set)
     canonical_url: str | None = None
     labeled_authors: list[str] = field(default_factory=list)  # "Autor: X", "<b>By</b> X"
     signatures: list[str] = field(default_factory=list)  # "<p><strong>X Y</strong></p>"
@@ -171,8 +182,16 @@ def gather_facts(tree: Any) -> PageFacts:
         content = meta.get("content")
         if key and content is not None and content.strip():
             facts.meta.setdefault(key, []).append(content.strip())
+    # RDFa in the body (<span property="dc:date" content="…">) states metadata like <meta>,
+    # except in comment threads and teasers, whose dates are not the article's.
+    for el in tree.xpath("//body//*[@property and @content and not(self::meta)]"):
+        content = el.get("content", "").strip()
+        if content and not _outside_story(el):
+            for key in el.get("property", "").lower().split():
+                facts.meta.setdefault(key, []).append(content)
     for el in tree.xpath("//*[@itemprop]"):
-        value = el.get("content") or el.get("datetime") or el.text_content()
+        value = (el.get("content") or el.get("datetime")
+                 or (el.get("title") if el.tag == "abbr" else None) or el.text_content())
         for prop in (el.get("itemprop") or "").split():
             facts.itemprop.setdefault(prop.lower(), []).append(clean_text(value))
     facts.h1 = [t for t in (clean_text(h.text_content()) for h in tree.iterfind(".//h1")) if t]
@@ -181,10 +200,13 @@ def gather_facts(tree: Any) -> PageFacts:
     title_el = tree.find(".//title")
     if title_el is not None:
         facts.title_tag = clean_text(title_el.text_content())
-    for el in tree.iterfind(".//time"):
-        value = el.get("datetime") or ""
-        in_article = bool(el.xpath("ancestor::article or ancestor::header or ancestor::main"))
-        facts.times.append((value.strip() or clean_text(el.text_content()), in_article))
+    for el in tree.xpath("//time | //abbr[@title]"):
+        if not _publication_time(el):
+            continue
+        value = el.get("datetime") or el.get("title") or ""
+        facts.times.append((value.strip() or clean_text(el.text_content()), _in_article(el)))
+    facts.datelines = list(_datelines(tree))
+    facts.script_dates = list(_script_dates(tree))
     for el in tree.xpath("//a[@rel='author'] | //*[@itemprop='author']"):
         text = clean_text(el.text_content())
         if text:
@@ -201,9 +223,6 @@ def gather_facts(tree: Any) -> PageFacts:
         text = clean_text(el.text_content())
         if 2 < len(text) <= 120:
             facts.bylines.append(text)
-    body = tree.find(".//body")
-    if body is not None:
-        facts.copyright_years = copyright_years(body.text_content())
     return facts
 
 
@@ -466,18 +485,48 @@ def choose_title(
 
 
 # --------------------------------------------------------------------------- date
+#
+# A published date comes only from a statement of publication: JSON-LD datePublished, a
+# publication meta tag, a <time> that stands as the article's date, a date in the title or
+# the URL path, a dateline ("Published 3 May 2024", a date-classed element). Never from a
+# copyright line, free text, a bare year or month, or a value that does not parse — those
+# are guesses, and a guess stored as a date is an invented value.
+
+DATE_UNPARSEABLE = "date_unparseable"  # a stated value that is not a valid date
+DATE_INCOMPLETE = "date_incomplete"  # a bare year or month: no day was stated
+DATE_AMBIGUOUS = "date_ambiguous"  # 04/05/2024: day and month cannot be told apart
+DATE_IN_FUTURE = "date_in_future"  # more than FUTURE_TOLERANCE after the fetch
+DATE_TOO_OLD = "date_too_old"  # before EARLIEST_DATE: a placeholder, not a news date
+
+FUTURE_TOLERANCE = timedelta(days=1)  # time zones, publishers' clocks, scheduled posts
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+class _Invalid:
+    """A value in date form whose numbers are impossible (month 13, 31 February)."""
+
+
+_INVALID = _Invalid()
 
 _ISO_DATE = re.compile(
-    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?",
+    r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2}(?!\d))?",
 )
+_YMD_SLASHED = re.compile(r"(?<!\d)(\d{4})([/.])(\d{1,2})\2(\d{1,2})(?!\d)")
+_DMY_NUMERIC = re.compile(r"(?<![\d.:/])(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?![\d/])")
+_CLOCK = re.compile(r"^\s*(?:,|um|at|à|a las|alle|o)?\s*(\d{1,2})[:.h](\d{2})(?!\d)", re.I)
+_RFC_2822 = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
+_YEAR_OR_MONTH_ONLY = re.compile(
+    r"^\W*(?:(?:19|20)\d{2}(?:[-/.](?:0?[1-9]|1[0-2]))?|(?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}"
+    r"|[^\W\d]{3,}\.?,?\s+(?:19|20)\d{2}|(?:19|20)\d{2}\s+[^\W\d]{3,})\W*$")
 
 
-def parse_date(value: Any) -> datetime | None:
-    """An ISO-8601-like date/datetime; naive values are taken as UTC."""
-    if not value or not isinstance(value, str):
-        return None
-    match = _ISO_DATE.search(value.strip())
+def _tz(tz: str) -> str:
+    return tz if ":" in tz else f"{tz[:3]}:{tz[3:]}"
+
+
+def _iso(text: str) -> datetime | _Invalid | None:
+    match = _ISO_DATE.search(text)
     if not match:
         return None
     year, month, day, hour, minute, second, tz = match.groups()
@@ -485,46 +534,382 @@ def parse_date(value: Any) -> datetime | None:
         dt = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
                       int(second or 0))
         if tz:
-            dt = datetime.fromisoformat(dt.isoformat() + ("+00:00" if tz == "Z" else _tz(tz)))
-        else:
-            dt = dt.replace(tzinfo=UTC)
+            return datetime.fromisoformat(dt.isoformat() + ("+00:00" if tz == "Z" else _tz(tz)))
     except ValueError:
+        return _INVALID
+    return dt.replace(tzinfo=UTC)
+
+
+def _with_clock(day: datetime, rest: str) -> datetime:
+    """A wall-clock time right after a date ("03.05.2024, 10:42"), when there is one."""
+    match = _CLOCK.match(rest)
+    if match and int(match.group(1)) < 24 and int(match.group(2)) < 60:
+        return day.replace(hour=int(match.group(1)), minute=int(match.group(2)))
+    return day
+
+
+def _numeric(text: str) -> datetime | _Invalid | str | None:
+    """2024/05/03, 03.05.2024 (dots and dashes: day first), 13/05/2024 or 05/13/2024.
+
+    Returns DATE_AMBIGUOUS for a slashed date whose day and month could be swapped.
+    """
+    match = _YMD_SLASHED.search(text)
+    if match:
+        year, _, month, day = match.groups()
+        try:
+            return _with_clock(datetime(int(year), int(month), int(day), tzinfo=UTC),
+                               text[match.end():])
+        except ValueError:
+            return _INVALID
+    match = _DMY_NUMERIC.search(text)
+    if not match:
         return None
-    return dt
+    first, sep, second, year = match.groups()
+    day, month = int(first), int(second)
+    if sep == "/":
+        if day <= 12 and month <= 12 and day != month:
+            return DATE_AMBIGUOUS
+        if month > 12:  # US order: month/day/year
+            day, month = month, day
+    try:
+        return _with_clock(datetime(int(year), month, day, tzinfo=UTC), text[match.end():])
+    except ValueError:
+        return _INVALID
 
 
-def _tz(tz: str) -> str:
-    return tz if ":" in tz else f"{tz[:3]}:{tz[3:]}"
+def _textual(text: str) -> datetime | None:
+    """"3 May 2024", "May 3, 2024", "3. Mai 2024", "5 Nisan 2025" (htmldate's month names)."""
+    from htmldate.extractors import regex_parse
+
+    dt = regex_parse(text)
+    return dt.replace(tzinfo=UTC) if dt is not None else None
+
+
+def _rfc_2822(text: str) -> datetime | _Invalid | None:
+    if not _RFC_2822.match(text):
+        return None
+    try:
+        dt = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return _INVALID
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def read_date(value: Any) -> tuple[datetime | None, str | None]:
+    """(date, None) when `value` states a full calendar date, else (None, reason).
+
+    The reason is None when the value holds no date at all (nothing was stated), else one
+    of DATE_UNPARSEABLE, DATE_INCOMPLETE, DATE_AMBIGUOUS. Naive values are taken as UTC.
+    A value whose first date is impossible is unparseable: nothing after it is tried, so
+    "2026-13-45T25:61" is never read as some other date.
+    """
+    if not isinstance(value, str):
+        return None, None
+    text = clean_text(value)
+    if not text:
+        return None, None
+    for parse in (_iso, _rfc_2822, _numeric):
+        found = parse(text)
+        if isinstance(found, datetime):
+            return found, None
+        if found is _INVALID:
+            return None, DATE_UNPARSEABLE
+        if found == DATE_AMBIGUOUS:
+            return None, DATE_AMBIGUOUS
+    found = _textual(text)
+    if found is not None:
+        return found, None
+    if _YEAR_OR_MONTH_ONLY.match(text):
+        return None, DATE_INCOMPLETE
+    return None, DATE_UNPARSEABLE
+
+
+def parse_date(value: Any) -> datetime | None:
+    """A stated full date (ISO 8601, RFC 2822, numeric or written out), else None."""
+    return read_date(value)[0]
+
+
+def check_date(dt: datetime, fetched_at: datetime | None) -> str | None:
+    """The reason a parsed date cannot be a publication date, or None when it can.
+
+    Not more than FUTURE_TOLERANCE after the fetch (or, without a fetch time, after now),
+    not before EARLIEST_DATE.
+    """
+    if dt < EARLIEST_DATE:
+        return DATE_TOO_OLD
+    reference = to_utc(fetched_at) if fetched_at is not None else datetime.now(UTC)
+    if dt > reference + FUTURE_TOLERANCE:
+        return DATE_IN_FUTURE
+    return None
 
 
 def plausible(dt: datetime | None, fetched_at: datetime | None) -> bool:
-    """Never later than the fetch (a day of slack for time zones), never before 1990."""
-    if dt is None:
-        return False
-    if dt.year < 1990:
-        return False
-    if fetched_at is not None:
-        ref = fetched_at if fetched_at.tzinfo else fetched_at.replace(tzinfo=UTC)
-        if dt > ref + timedelta(days=1):
-            return False
-    return True
+    """A date not later than the fetch (with FUTURE_TOLERANCE) and not before 1990."""
+    return dt is not None and check_date(dt, fetched_at) is None
+
+
+# Meta names are compared letters only: "article:published_time", "article_published_time"
+# and "article:published:time" are the same statement; a vendor prefix
+# ("shareaholic:article_published_time") does not change it.
+_OG_DATE_KEYS = ("articlepublishedtime", "ogpublishedtime", "ogarticlepublishedtime")
+_META_DATE_KEYS = (
+    "parselypubdate", "sailthrudate", "publishdate", "pubdate", "date", "dcdate",
+    "dcdateissued", "dctermsdate", "dctermsissued", "dctermscreated", "dccreated",
+    "articlepublished", "publishedtime", "publicationdate", "cxenseparserecspublishtime",
+    "datepublished", "originalpublicationdate", "schemadatepublished", "schemadatecreated",
+)
+
+
+def _letters(key: str) -> str:
+    return re.sub(r"[^a-z]", "", key.lower())
+
+
+def _meta_dates(facts: PageFacts, keys: Iterable[str], suffix: bool = False) -> list[str]:
+    """The first value of each wanted key, in the order of `keys` (with `suffix`, a key
+    that ends with a wanted one counts: a vendor prefix)."""
+    by_key: dict[str, list[str]] = {}
+    for key, values in facts.meta.items():
+        by_key.setdefault(_letters(key), []).extend(values)
+    found = []
+    for wanted in keys:
+        for key, values in by_key.items():
+            if key == wanted or (suffix and key.endswith(wanted)):
+                found.append(values[0])
+                break
+    return found
+
+
+# JSON-LD objects that are the page itself (not an image, a person or the publisher): their
+# datePublished dates the page when no article object states one.
+_PAGE_TYPES = {"webpage", "itempage", "howto", "recipe", "creativework", "review",
+               "faqpage", "qapage", "medicalwebpage", "podcastepisode", "episode",
+               "aboutpage", "collectionpage"}
 
 
 def date_candidates(facts: PageFacts) -> list[tuple[str, Any]]:
-    """(source, raw value) in priority order."""
+    """(source, raw value) of the page's structured date statements, in priority order."""
     return [
         *(("jsonld", _jsonld_str(o, "datePublished")) for o in facts.jsonld_articles),
-        ("og", _meta(facts, "article:published_time", "og:published_time",
-                     "og:article:published_time")),
+        *(("og", v) for v in _meta_dates(facts, _OG_DATE_KEYS, suffix=True)[:1]),
         ("meta", _first(facts.itemprop.get("datepublished", []))),
-        ("meta", _meta(facts, "parsely-pub-date", "sailthru.date", "publish-date", "pubdate",
-                       "publishdate", "date", "dc.date", "dc.date.issued", "dcterms.date",
-                       "dcterms.created", "article.published", "published_time",
-                       "cxenseparse:recs:publishtime", "datepublished")),
+        *(("meta", v) for v in _meta_dates(facts, _META_DATE_KEYS)[:1]),
+        *(("jsonld", _jsonld_str(o, "datePublished")) for o in facts.jsonld_other
+          if _types(o) & _PAGE_TYPES),
         *(("time", v) for v, in_article in facts.times if in_article),
         *(("time", v) for v, in_article in facts.times[:1] if not in_article),
         *(("jsonld", _jsonld_str(o, "dateCreated")) for o in facts.jsonld_articles),
+        *(("script", v) for v in facts.script_dates[:1]),
     ]
+
+
+_PUBLISHED_ROLE = re.compile(r"publi|posted|pubdate|created|submitted", re.I)
+_UPDATED = re.compile(r"updat|modif|edited|aktualisier|actualiz|actualis|g[uü]ncel|revis", re.I)
+# A class/id word that starts a block of other stories or of readers' comments. Whole words
+# only: layout classes such as "has-sidebar" or "sticky-sidebar-parent" wrap the article.
+_SKIP_REGIONS = re.compile(
+    r"(?:^|\s)(?:related|teasers?|comments?|comment-?list|recommend\w*|promo|newsletter|"
+    r"breadcrumbs?|more-?stories)(?:$|\s|[-_](?:list|area|box|items?|posts?|articles?|"
+    r"section|block|wrapper|container)\b)", re.I)
+_BLOCK_TAGS = {"p", "li", "td", "dd", "div", "blockquote", "figcaption", "section", "header",
+               "article", "main", "body", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"}
+_PROSE_TAGS = {"p", "li", "td", "dd", "blockquote", "figcaption"}
+
+
+def _attrs(el: Any) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
+
+
+def _updated_only(el: Any) -> bool:
+    """Marked as an update stamp and not also as the publication ("published updated")."""
+    attrs = _attrs(el)
+    return bool(_UPDATED.search(attrs)) and not _PUBLISHED_ROLE.search(attrs)
+
+
+def _in_article(el: Any) -> bool:
+    return bool(el.xpath("ancestor::article or ancestor::header or ancestor::main"))
+
+
+def _outside_story(el: Any) -> bool:
+    """In navigation, an aside, a footer, comments or a teaser block: other stories' dates."""
+    for anc in el.iterancestors():
+        if anc.tag in ("nav", "aside", "footer"):
+            return True
+        if anc.tag not in ("html", "body") and _SKIP_REGIONS.search(_attrs(anc)):
+            return True
+    return False
+
+
+def _in_prose(el: Any) -> bool:
+    """Inside a sentence: the nearest block holds much more text than the element itself.
+    A <time> there names an event ("the vote on <time>Friday</time>"), not the article."""
+    own = len(clean_text(el.text_content()))
+    for anc in el.iterancestors():
+        if anc.tag in _BLOCK_TAGS:
+            if anc.tag not in _PROSE_TAGS or _DATE_ROLE.search(_attrs(anc)):
+                return False
+            return len(clean_text(anc.text_content())) > max(3 * own, own + 60)
+    return False
+
+
+def _publication_time(el: Any) -> bool:
+    """A <time> (or hAtom <abbr title>) that dates the article."""
+    if el.tag == "abbr" and not _DATE_ROLE.search(_attrs(el)):
+        return False
+    if _updated_only(el) or _outside_story(el):
+        return False
+    if el.get("pubdate") is not None or "datepublished" in el.get("itemprop", "").lower():
+        return True
+    parent = el.getparent()
+    if parent is not None and _updated_only(parent):
+        return False
+    return not _in_prose(el)
+
+
+# Class/id words of an element that holds the article's date or byline.
+_DATE_ROLE = re.compile(
+    r"date|datum|publi|posted|pubdate|created|submitted|timestamp|byline|meta|tarih|fecha|"
+    r"(?:^|[\s_-])(?:time|zeit|info|data)(?:$|[\s_-])", re.I)
+_LABELS = (r"(?:first\s+)?(?:published|posted|ver[öo]ffentlicht|erschienen|"
+           r"erscheinungsdatum|publi[ée]e?|publicado|publicada|pubblicato|gepubliceerd|"
+           r"yay[ıi]nlanma|opublikowano|mise\s+en\s+ligne|publication\s+date|"
+           r"date\s+of\s+publication|datum|date)")
+_LABEL_STEMS = ("publi", "posted", "ffentlicht", "erschien", "datum", "date", "ligne", "yay",
+                "pubbl", "gepubl")
+_PUBLISHED_LABEL = re.compile(rf"(?:^|[|·•–—/]\s*){_LABELS}\b", re.I)
+_LABEL_ONLY = re.compile(rf"^{_LABELS}(?:\s+(?:on|am|le|el|il|op))?\s*:?$", re.I)
+_UPDATE_LABEL = re.compile(
+    r"\b(?:updated|last\s+modified|modified|aktualisiert|zuletzt|mis\s+[àa]\s+jour|"
+    r"actualizado|aggiornato|bijgewerkt|g[uü]ncelleme)\b", re.I)
+_COPYRIGHT = re.compile(r"©|&copy;|\(c\)\s*\d{4}|\bcopyright\b", re.I)
+_DATELINE_MAX = 120  # a dateline is a short line, not a paragraph of prose
+# "BERLIN, 3. Mai 2024 –", "Di, 21. April 2020": a place or weekday, then the date.
+_LEAD_PREFIX = re.compile(r"^[^\W\d][^,:\d]{0,30},\s*")
+_DATE_START = re.compile(r"^(?:\d|[^\W\d]{3,}\.?\s+\d)")
+
+
+def _short_text(el: Any, limit: int = _DATELINE_MAX) -> str | None:
+    """The element's folded text, or None when it is longer than `limit` (read no further:
+    containers hold whole pages)."""
+    parts, size = [], 0
+    for piece in el.itertext():
+        parts.append(piece)
+        size += len(piece)
+        if size > 4 * limit:
+            return None
+    text = clean_text("".join(parts))
+    return text if len(text) <= limit else None
+
+
+_DIGIT = re.compile(r"\d")
+_SKIP_TAGS = {"script", "style", "time", "noscript", "template"}
+
+
+def _dateline_text(el: Any, text: str) -> str | None:
+    """`text` (the element's) when the element is a dateline (a date-classed short element,
+    or a line labelled "Published …"), cut before an "Updated" label; else None."""
+    if not _DIGIT.search(text):
+        return None
+    role = bool(_DATE_ROLE.search(_attrs(el))) and not _updated_only(el)
+    if not (role or _PUBLISHED_LABEL.search(text)) or _COPYRIGHT.search(text):
+        return None
+    if el.tag in ("p", "li", "td", "dd") and not role and not _PUBLISHED_LABEL.match(text):
+        return None  # "… the study, published on 3 May" inside prose
+    update = _UPDATE_LABEL.search(text)
+    return text[:update.start()] if update else text
+
+
+def _dateline_elements(body: Any) -> list[Any]:
+    """Elements worth reading as datelines, in document order: those whose class/id names a
+    date or byline role, and those holding (or directly around) a "Published" label."""
+    order = {el: i for i, el in enumerate(body.iter())}
+    found = set()
+    for el in body.xpath(".//*[@class or @id or @itemprop]"):
+        if _DATE_ROLE.search(_attrs(el)):
+            found.add(el)
+    label_word = re.compile(_LABELS, re.I)
+    for text in body.xpath(".//text()"):
+        if len(text) >= 300:
+            continue
+        low = text.lower()  # a substring test first: the regex is slow on every text node
+        if any(stem in low for stem in _LABEL_STEMS) and label_word.search(text):
+            el = text.getparent()
+            if el is not None and text.is_tail:
+                el = el.getparent()
+            if el is not None:
+                found.add(el)
+                if el.getparent() is not None:
+                    found.add(el.getparent())
+    return sorted((el for el in found if el in order and el.tag not in _SKIP_TAGS),
+                  key=order.__getitem__)
+
+
+def _datelines(tree: Any) -> Iterator[tuple[str, bool]]:
+    """Datelines in document order: date-classed or "Published"-labelled short elements,
+    a "Published" label element followed by its value, and a date that opens the article's
+    first paragraphs (a press-release dateline). Teasers, comments, nav, footer are left out."""
+    body = tree.find(".//body")
+    if body is None:
+        return
+    for el in _dateline_elements(body):
+        text = _short_text(el)
+        if not text:
+            continue
+        dateline = _dateline_text(el, text)
+        if dateline is None and len(text) < 40 and _LABEL_ONLY.match(text):
+            value = el.getnext()
+            value_text = _short_text(value) if value is not None else None
+            dateline = f"{text} {value_text}" if value_text else None
+        if dateline is not None and not _outside_story(el):
+            yield dateline, _in_article(el)
+    containers = tree.xpath("//article") or tree.xpath("//main") or tree.xpath("//body")
+    if not containers:
+        return
+    container = containers[0]
+    for p in container.xpath(".//p")[:3]:
+        if _outside_story(p):
+            continue
+        text = clean_text(" ".join(itertools.islice(p.itertext(), 8)))
+        rest = text[_LEAD_PREFIX.match(text).end():] if _LEAD_PREFIX.match(text) else text
+        if _DATE_START.match(rest):
+            yield rest[:40], True
+
+
+_SCRIPT_DATE = re.compile(
+    r"""["'](?:datePublished|date_published|publishDate|publish_date|published_at|"""
+    r"""publishedAt|publishedDate|publicationDate|publication_date|first[-_]?publication|"""
+    r"""firstPublished|article_published_time|pubDate)["']\s*:\s*["']([^"'<>]{8,40})["']""")
+
+
+def _script_dates(tree: Any) -> Iterator[str]:
+    """A publication date named in the page's script data ("datePublished": "…") — taken
+    only when every such statement in the page names the same day (a page that lists
+    other stories' data names several)."""
+    values = []
+    for script in tree.iterfind(".//script"):
+        if "ld+json" in (script.get("type") or "").lower():
+            continue  # read as JSON-LD
+        values.extend(_SCRIPT_DATE.findall(script.text or ""))
+    dated = [(v, dt) for v, dt in ((v, parse_date(v)) for v in values) if dt is not None]
+    if len({dt.date() for _, dt in dated}) == 1:
+        yield dated[0][0]
+
+
+_URL_DATE = re.compile(r"(?:^|[/_-])((?:19|20)\d{2})([/_-])(\d{1,2})\2(\d{1,2})(?=$|[/_.-])")
+
+
+def date_in_url(*urls: str | None) -> datetime | None:
+    """A full date in the URL path ("/2024/05/03/story", "/story-2024-05-03.html")."""
+    for url in urls:
+        path = urlsplit(url or "").path
+        match = _URL_DATE.search(path)
+        if not match:
+            continue
+        year, _, month, day = match.groups()
+        try:
+            return datetime(int(year), int(month), int(day), tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
 
 
 _TITLE_DATE = re.compile(r"(?:^|\s[|\-–—·•]\s)(\d{1,2})[./-](\d{1,2})[./-](\d{4})\s*$")
@@ -546,36 +931,66 @@ def date_in_title(*titles: str | None) -> datetime | None:
     return None
 
 
-def copyright_years(tree_text: str) -> set[int]:
-    """Years that appear in copyright notices ("© 2024", "Copyright 2019-2024")."""
-    years: set[int] = set()
-    for match in _COPYRIGHT.finditer(tree_text):
-        years.update(int(y) for y in re.findall(r"\d{4}", match.group(0)))
-    return years
+@dataclass(slots=True)
+class DateChoice:
+    """The stored publication date, where it came from, and why earlier statements lost."""
+
+    published_at: datetime | None = None
+    source: str | None = None
+    rejections: list[str] = field(default_factory=list)
+
+    def reject(self, reason: str) -> None:
+        if reason not in self.rejections:
+            self.rejections.append(reason)
 
 
-_COPYRIGHT = re.compile(r"(?:©|&copy;|\(c\)|copyright)\s*(?:\d{4}\s*[-–]\s*)?\d{4}", re.I)
+def _stated_dates(facts: PageFacts, urls: tuple[str | None, ...]
+                  ) -> Iterator[tuple[str, datetime | None, str | None, Any]]:
+    """(source, date, rejection reason, raw value) for each statement, in priority order."""
+    for source, value in date_candidates(facts):
+        yield source, *read_date(value), value
+    dt = date_in_title(_meta(facts, "og:title"), facts.title_tag)
+    if dt is not None:
+        yield "title", dt, None, facts.title_tag
+    dt = date_in_url(*urls)
+    if dt is not None:
+        yield "url", dt, None, urls
+    datelines = [t for t, inside in facts.datelines if inside] + \
+        [t for t, inside in facts.datelines if not inside]
+    for text in datelines:
+        dt, reason = read_date(text)
+        if dt is None and reason == DATE_UNPARSEABLE and not _DATE_FORM.search(text):
+            # A line with no date in it states nothing; one with only a year states too little.
+            reason = DATE_INCOMPLETE if _YEAR.search(text) else None
+        if dt is not None or reason is not None:
+            yield "dateline", dt, reason, text
 
 
-def from_copyright_line(dt: datetime, years: set[int]) -> bool:
-    """htmldate falls back to 1 January of a copyright year; that is not a publication date."""
-    return dt.month == 1 and dt.day == 1 and dt.year in years
+_DATE_FORM = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
 
 def choose_date(
-    facts: PageFacts, extracted: dict[str, Any], fetched_at: datetime | None
-) -> tuple[datetime | None, str]:
-    for source, value in date_candidates(facts):
-        dt = parse_date(value)
-        if plausible(dt, fetched_at):
-            return dt, source
-    dt = date_in_title(_meta(facts, "og:title"), facts.title_tag)
-    if plausible(dt, fetched_at):
-        return dt, "title"
-    dt = parse_date(extracted.get("date"))
-    if plausible(dt, fetched_at) and not from_copyright_line(dt, facts.copyright_years):
-        return dt, "htmldate"
-    return None, "none"
+    facts: PageFacts, fetched_at: datetime | None, urls: tuple[str | None, ...] = ()
+) -> DateChoice:
+    """The first statement of publication that is a full, plausible date.
+
+    Statements passed over on the way record their reason once each; trafilatura's own
+    date (htmldate) is never taken: it falls back to copyright years, free text and
+    1 January of a bare year, and its output does not say which it did.
+    """
+    choice = DateChoice()
+    for source, dt, reason, value in _stated_dates(facts, urls):
+        if dt is not None:
+            reason = check_date(dt, fetched_at)
+            if reason is None:
+                choice.published_at, choice.source = dt, source
+                return choice
+        if reason is not None:
+            LOG.debug("published date from %s not taken for %s: %s (%r)", source,
+                      _first(urls), reason, value)
+            choice.reject(reason)
+    return choice
 
 
 # --------------------------------------------------------------------------- author
@@ -729,12 +1144,13 @@ def choose_author(
 
 
 def _fallback(extracted: dict[str, Any]) -> RefinedMetadata:
+    """trafilatura's title and author when the page cannot be read; never its date (a
+    guess we cannot tell from a statement)."""
     title = clean_text(extracted.get("title")) or None
-    date = parse_date(extracted.get("date"))
     author = clean_text(extracted.get("author")) or None
     return RefinedMetadata(
         title=title, title_source="trafilatura" if title else "none",
-        published_at=date, date_source="trafilatura" if date else "none",
+        published_at=None, date_source=None,
         author=author, author_source="trafilatura" if author else "none",
     )
 
@@ -747,8 +1163,9 @@ def refine_metadata(
 ) -> RefinedMetadata:
     """Choose title, date and author from the page; never raises.
 
-    `extracted` is trafilatura's `bare_extraction(...).as_dict()`; its values are the
-    fallback. `fetched_at` bounds the publication date (nothing later than the fetch).
+    `extracted` is trafilatura's `bare_extraction(...).as_dict()`; its title and author are
+    the fallback, its date is not used. `fetched_at` bounds the publication date (nothing
+    more than FUTURE_TOLERANCE after the fetch; without it, after now).
     """
     extracted = extracted or {}
     try:
@@ -756,13 +1173,13 @@ def refine_metadata(
             return _fallback(extracted)
         facts = gather_facts(parse_html(html))
         title, title_source = choose_title(facts, url, extracted)
-        published_at, date_source = choose_date(facts, extracted, fetched_at)
+        date = choose_date(facts, fetched_at, (url, facts.canonical_url))
         author, author_source = choose_author(facts, extracted, site_names(facts, url, extracted))
-        return RefinedMetadata(title, title_source, published_at, date_source,
-                               author, author_source)
+        return RefinedMetadata(title, title_source, date.published_at, date.source,
+                               author, author_source, date.rejections)
     except Exception:  # never let metadata polish fail an article
         LOG.debug("refine_metadata fell back to trafilatura for %s", url, exc_info=True)
         try:
             return _fallback(extracted)
         except Exception:
-            return RefinedMetadata(None, "none", None, "none", None, "none")
+            return RefinedMetadata(None, "none", None, None, None, "none")

@@ -77,23 +77,31 @@ def read_location(
 
 # -- dates --------------------------------------------------------------------------------
 
-_W3C_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+# ISO 8601 that names a day: "2024-05-03", "20240503", "2024-W18-5", "2024-124", with or
+# without a time. A bare year or month ("2024", "2024-05") or week ("2024-W18") names none.
+_ISO_DAY = re.compile(r"^\d{4}-?(?:\d{2}-?\d{2}|W\d{2}-?\d|\d{3})(?:[T ]|$)")
+_ISO_LIKE = re.compile(r"^\d{4}(?:$|[-W\d])")
 
 
 def parse_date(text: str | None) -> datetime | None:
-    """W3C datetime / ISO 8601 (sitemaps, JSON Feed) or RFC 822 (RSS); None if unparseable."""
+    """A full date from W3C datetime / ISO 8601 (sitemaps, JSON Feed) or RFC 822 (RSS).
+
+    None when unparseable or impossible ("2026-13-45T25:61"), and when no day is stated:
+    rounding "2024" or "2024-05" to the 1st would invent a date.
+    """
     if not text:
         return None
     text = text.strip()
     if not text:
         return None
-    try:
-        if _W3C_DATE.match(text):  # "2024", "2024-05", "2024-05-03"
-            parts = [int(p) for p in text.split("-")] + [1, 1]
-            return datetime(parts[0], parts[1], parts[2], tzinfo=UTC)
-        return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00")))
-    except ValueError:
-        pass
+    if _ISO_LIKE.match(text):
+        if not _ISO_DAY.match(text):
+            return None
+        try:
+            return to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")
+                                                 .replace("z", "+00:00")))
+        except ValueError:
+            return None
     try:
         return to_utc(email.utils.parsedate_to_datetime(text))
     except (TypeError, ValueError, IndexError):

@@ -154,8 +154,9 @@ def parse_xml_feed(body: bytes, base_url: str) -> list[FeedEntry]:
             link = guid if guid.startswith(("http://", "https://")) else None
         if not link:
             continue
-        published = _struct_to_dt(entry.get("published_parsed")) or _struct_to_dt(
-            entry.get("updated_parsed"))
+        # The entry's own text, parsed strictly: feedparser's *_parsed rounds "2024" to
+        # 1 January and rolls "2026-13-45" over into 2027 — invented dates.
+        published = parse_date(entry.get("published")) or parse_date(entry.get("updated"))
         title = (entry.get("title") or "").strip() or None
         entries.append(FeedEntry(urljoin(base_url, link.strip()), title, published))
     return entries

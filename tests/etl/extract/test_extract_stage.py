@@ -21,7 +21,7 @@ def test_text_file_first_line_is_title_and_boilerplate_lines_go() -> None:
                  [re.compile("©")])
     assert a.title == "Le titre"
     assert a.text == BODY and a.language == "fr"
-    assert a.published_at is None and a.date_source == "none"  # no date is invented
+    assert a.published_at is None and a.date_source is None  # no date is invented
     assert a.text_sha256 == text_fingerprint(BODY) and a.word_count > 50
 
 

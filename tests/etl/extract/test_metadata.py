@@ -134,8 +134,9 @@ def test_time_element_inside_article():
 
 def test_date_later_than_fetch_is_rejected():
     html = page('<meta property="article:published_time" content="2030-01-01T00:00:00Z">')
-    assert refine(html).published_at is None
-    assert refine(html).date_source == "none"
+    meta = refine(html)
+    assert (meta.published_at, meta.date_source) == (None, None)
+    assert meta.date_rejections == ["date_in_future"]
 
 
 def test_date_stated_in_title():
@@ -146,11 +147,12 @@ def test_date_stated_in_title():
     assert (meta.published_at.date().isoformat(), meta.date_source) == ("2023-04-28", "title")
 
 
-def test_htmldate_copyright_fallback_is_rejected():
+def test_trafilatura_date_is_never_taken():
+    # htmldate's value may come from a copyright line or free text: not a statement.
     html = page(body="<p>Some text.</p><footer>© 2023 Example Media</footer>")
-    assert refine(html, date="2023-01-01").published_at is None
-    meta = refine(html, date="2023-06-05")
-    assert (meta.published_at, meta.date_source) == (datetime(2023, 6, 5, tzinfo=UTC), "htmldate")
+    for guessed in ("2023-01-01", "2023-06-05"):
+        meta = refine(html, date=guessed)
+        assert (meta.published_at, meta.date_source, meta.date_rejections) == (None, None, [])
 
 
 def test_no_date_is_invented():
@@ -239,13 +241,13 @@ def test_never_raises(html):
 def test_falls_back_to_trafilatura_values():
     meta = refine_metadata("", None, {"title": "T", "date": "2024-01-02", "author": "A B"})
     assert (meta.title, meta.title_source) == ("T", "trafilatura")
-    assert meta.published_at == datetime(2024, 1, 2, tzinfo=UTC)
+    assert (meta.published_at, meta.date_source) == (None, None)  # a guess, not a statement
     assert (meta.author, meta.author_source) == ("A B", "trafilatura")
 
 
 def test_empty_extracted_and_no_evidence():
     meta = refine_metadata("<html><body><p>x</p></body></html>", None, {})
-    assert meta == RefinedMetadata(None, "none", None, "none", None, "none")
+    assert meta == RefinedMetadata(None, "none", None, None, None, "none")
 
 
 def test_trafilatura_options_are_plain_kwargs():
