@@ -180,20 +180,23 @@ class CanonicalJudge:
         if is_site_root(claimed):
             refuse(CANONICAL_IS_ROOT)
             return None
-        if claimed in self.tracker.shared:
-            refuse(CANONICAL_SHARED)
-            return None
+        shared = claimed in self.tracker.shared
         holders = [r for r in self._index.get(claimed, ())
                    if r["article_id"] != article_id and r["canonical_url"] == claimed]
         match = self._best(article, own, holders)
-        if match is not None:
-            self._claim(article, article_id, claimed, own, adopted=True)
+        if match is not None and not shared:
+            if forwarded:  # loaded anyway: it holds the canonical from now on
+                self._claim(article, article_id, claimed, own, adopted=True)
             return match
+        if match is not None and not forwarded:
+            return match  # a copy of an article holding it: a duplicate, whatever the claim
+        # Other pages of this run that claimed it with another text: its owner (the page at
+        # that URL) does not count, an earlier attempt's stored claimers do.
         others = [c for url, c in self.tracker.claims.get(claimed, {}).items()
                   if url != article.url and c.text_sha256 != article.text_sha256]
         this_run = [r for r in holders if "article" not in r and self.run_id is not None
-                    and r.get("run_id") == self.run_id]
-        if others or this_run:
+                    and r.get("run_id") == self.run_id and self._row_own(r) != claimed]
+        if shared or others or this_run:
             refuse(CANONICAL_SHARED)
         elif holders:
             refuse(CANONICAL_TEXT_DIFFERS)
@@ -227,10 +230,11 @@ class CanonicalJudge:
             if claim.adopted:
                 claim.adopted = False
                 withdrawn[claim.article_id] = claim.own_url
-        # Stored under this run id but unknown to the tracker: an earlier attempt's rows.
+        # Stored under this run id but unknown to the tracker: an earlier attempt's rows
+        # (not the page at that URL itself, which holds it as its own).
         for row in self._index.get(claimed, ()):
             if ("article" not in row and row.get("run_id") == self.run_id
-                    and row["canonical_url"] == claimed):
+                    and row["canonical_url"] == claimed and self._row_own(row) != claimed):
                 withdrawn.setdefault(row["article_id"], self._row_own(row))
         for article_id, own in withdrawn.items():
             self.stats.notes[CANONICAL_SHARED] += 1

@@ -157,3 +157,24 @@ def test_canonical_decided_for_a_retried_item_too() -> None:
     assert kept.canonical_url == kept.url and drops == []
     assert stage.take_canonical_resets() == [
         (article_id_for(page.url), "https://example.com/", page.url)]
+
+
+def test_pages_of_a_story_claiming_its_first_page_leave_the_owner_alone() -> None:
+    """Pages 2 and 3 name page 1 as their canonical: page 1 is the owner of that URL, so it
+    keeps it; the pages load; a copy of page 1 is still its duplicate."""
+    first = story("https://example.com/news/ferry", "ferry")
+    texts = {article_id_for(first.url): first.text}
+    stage, drops = stage_with([row_of(first, run_id="r2")], run_id="r2",
+                              texts=lambda ids: {i: texts[i] for i in ids if i in texts})
+    pages = [story(f"https://example.com/news/ferry?page={n}", name, first.url)
+             for n, name in ((2, "bakery"), (3, "wetland"))]
+    copy = story("https://example.com/amp/news/ferry", "ferry", first.url,
+                 "\nOpen the full site for more island news.")
+    kept = list(stage([*pages, copy]))
+    assert [a.url for a in kept] == [p.url for p in pages]
+    assert [a.canonical_url for a in kept] == [p.url for p in pages]
+    assert stage.stats.notes == {"canonical_text_differs": 1, "canonical_shared": 1}
+    assert stage.take_canonical_resets() == []  # page 1 holds its own URL: nothing to undo
+    [dup] = drops
+    assert (dup.article.url, dup.reasons, dup.duplicate_of) == (
+        copy.url, ["duplicate_url"], article_id_for(first.url))
