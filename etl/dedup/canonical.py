@@ -10,7 +10,8 @@ The rule, applied to each page whose canonical differs from its own (normalised)
    or an index document (``/index.html``, ``/index.php``, ``/default.aspx``, ``/home``…),
    whatever the query string. Refused.
 2. ``canonical_shared`` — two or more pages of this run, with different texts, claim the
-   canonical and neither is a copy of the other: a section, tag or landing page. Refused
+   canonical and neither is a copy of the other: a section, tag or landing page (the page
+   at that URL, if loaded, is its owner, not a claimer, and keeps it). Refused
    for all of them, the first included (its stored ``canonical_url`` goes back to its own
    URL in the load transaction of the batch that finds out), and for every later page of
    the run. "This run" spans its sources and batches (one ``CanonicalTracker`` per run);
