@@ -1,9 +1,11 @@
-"""news_analytics: after every news_ingest load, refresh the summaries and check reject rates.
+"""news_analytics: after every news_ingest load, refresh the summaries and raise the alarms.
 
 Scheduled on the `news_articles` Asset that news_ingest publishes. The SQL lives in
-etl.analytics (tested without Airflow); tasks only pick the warehouse and call it. The
-check fails the run loudly when a source's latest run rejected more than the threshold:
-the usual sign that a site changed its layout and extraction now yields garbage.
+etl.analytics (tested without Airflow); tasks only pick the warehouse and call it. Two
+checks fail the run loudly: a source whose latest run rejected more than the threshold
+(the usual sign that a site changed its layout and extraction now yields garbage), and a
+source that failed as a whole or failed every item in the triggering ingest run(s)
+(`source_failed` / `all_failed` in ingest_runs).
 
 Warehouse: the connection `warehouse_default` through the common-sql provider's hook
 (PostgresHook for a postgres connection); when it is not defined, etl's own resolution
@@ -24,21 +26,39 @@ CONN_ID = "warehouse_default"
 def _warehouse():
     from airflow.providers.common.sql.hooks.sql import DbApiHook
     from airflow.sdk.bases.hook import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.sdk.exceptions import AirflowFailException
+    from warehouse_hook import WarehouseHook
 
-    from etl.warehouse import Warehouse
+    from etl.warehouse import Warehouse, WarehouseConfigError, check_url
 
+    fallback = WarehouseHook(CONN_ID)
+    if fallback.get_uri() is None:  # not defined: NEWS_ETL_WAREHOUSE_URL, else the default
+        return fallback.get_warehouse()
+    conn = BaseHook.get_connection(CONN_ID)
+    # A connection that is no SQL database is a configuration error: fail without retries.
     try:
-        conn = BaseHook.get_connection(CONN_ID)
-    except AirflowNotFoundException:
-        return Warehouse()  # NEWS_ETL_WAREHOUSE_URL, else the embedded default
-    hook = conn.get_hook()
+        hook = conn.get_hook()
+    except Exception as exc:
+        raise AirflowFailException(
+            f"connection {CONN_ID!r} ({conn.conn_type}) has no SQL hook: {exc}") from None
     if not isinstance(hook, DbApiHook):
-        raise TypeError(f"connection {CONN_ID} ({conn.conn_type}) is not a SQL database")
+        raise AirflowFailException(
+            f"connection {CONN_ID!r} ({conn.conn_type}) is not a SQL database")
     # The provider builds the SQLAlchemy URL (psycopg 3 for postgres); etl renders it
     # with the password hidden whenever it is logged.
     engine = hook.get_sqlalchemy_engine()
-    return Warehouse(engine.url.render_as_string(hide_password=False), engine=engine)
+    url = engine.url.render_as_string(hide_password=False)
+    try:
+        check_url(url)
+    except WarehouseConfigError as exc:
+        raise AirflowFailException(f"connection {CONN_ID!r}: {exc}") from None
+    return Warehouse(url, engine=engine)
+
+
+def _triggering_run_ids() -> list[str]:
+    """The news_ingest runs whose Asset events started this run (none when run by hand)."""
+    events = get_current_context().get("triggering_asset_events", {}).get(ARTICLES, [])
+    return [e.extra["run_id"] for e in events if (e.extra or {}).get("run_id")]
 
 
 @dag(
@@ -100,7 +120,29 @@ def news_analytics():
         print("reject rates within threshold for every source")
         return 0
 
-    refresh_summaries() >> check_reject_rates()
+    @task
+    def check_source_failures(params: dict | None = None) -> int:
+        """Raise (no retry) if a source of the triggering ingest run(s) failed as a whole or
+        failed every item; run by hand, each source's latest run in the window is judged."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from etl import analytics
+
+        run_ids = _triggering_run_ids()
+        warehouse = _warehouse()
+        try:
+            alerts = analytics.check_source_failures(
+                warehouse, run_ids=run_ids,
+                window=timedelta(hours=int((params or {}).get("window_hours", 168))))
+        finally:
+            warehouse.dispose()
+        if alerts:
+            raise AirflowFailException(
+                "source(s) failed:\n" + "\n".join(f"  - {a}" for a in alerts))
+        print(f"no failed source in {', '.join(run_ids) or 'the latest runs'}")
+        return 0
+
+    refresh_summaries() >> [check_reject_rates(), check_source_failures()]
 
 
 news_analytics()

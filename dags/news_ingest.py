@@ -10,7 +10,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, setup, task
 from news_assets import ARTICLES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,15 @@ def _options(params: dict):
     return RunOptions(max_items=params.get("limit"), since=since, until=until, workers=workers)
 
 
+def _planned(sources: list[str] | None) -> list[str]:
+    """plan_sources' list; a clear failure, not a TypeError, when it produced none."""
+    if sources is None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("plan_sources did not produce the run's sources")
+    return sources
+
+
 @dag(
     dag_id="news_ingest",
     # Hourly, each run with the hour before it as its data interval (a bare "@hourly" gives
@@ -60,10 +69,40 @@ def _options(params: dict):
     doc_md=__doc__,
 )
 def news_ingest():
+    # The run's setup task. Airflow marks every later task upstream_failed when a setup
+    # fails, whatever its trigger rule, so plan_chunks and load (all_done) do not run on
+    # nothing after a bad trigger.
+    @setup
+    def check_params(params: dict | None = None) -> None:
+        """Validate the trigger conf before any work: an unknown key or source name, or a
+        broken sources.yml, fails the run at once, with the reason, without retries."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from etl.config import ConfigError
+
+        context = get_current_context()
+        declared = set(context["dag"].params.keys())
+        unknown = sorted(set(context["dag_run"].conf or {}) - declared)
+        if unknown:
+            raise AirflowFailException(
+                f"unknown parameter(s) {unknown} in the run's conf; known: {sorted(declared)}")
+        try:
+            _sources().select(list((params or {}).get("sources") or []))
+        except ConfigError as exc:  # configuration is not transient: retrying cannot help
+            raise AirflowFailException(f"bad run configuration: {exc}") from None
+
     @task
     def plan_sources(params: dict | None = None) -> list[str]:
-        """Which sources this run reads (validated against sources.yml)."""
-        return [s.name for s in _sources().select(list((params or {}).get("sources") or []))]
+        """Which sources this run reads (each once, in the order asked)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from etl.config import ConfigError
+
+        names = list(dict.fromkeys((params or {}).get("sources") or []))
+        try:
+            return [s.name for s in _sources().select(names)]
+        except ConfigError as exc:  # sources.yml changed since check_params
+            raise AirflowFailException(f"bad run configuration: {exc}") from None
 
     @task(map_index_template="{{ source_name }}")
     def discover(source_name: str, params: dict | None = None) -> int:
@@ -82,7 +121,8 @@ def news_ingest():
         """Every chunk folder discovered, whichever sources failed."""
         from etl.pipeline import staged_chunks, staging_root
 
-        return staged_chunks(get_current_context()["run_id"], staging_root(), sources)
+        return staged_chunks(get_current_context()["run_id"], staging_root(),
+                             _planned(sources))
 
     # Each chunk is fetched and extracted by its own task; the news_fetch pool bounds how
     # many run at once across all runs, whatever the number of workers.
@@ -118,8 +158,8 @@ def news_ingest():
 
         from etl.pipeline import stage_load, staging_root
 
-        summary = stage_load(get_current_context()["run_id"], staging_root(), sources,
-                             WarehouseHook().get_warehouse())
+        summary = stage_load(get_current_context()["run_id"], staging_root(),
+                             _planned(sources), WarehouseHook().get_warehouse())
         return summary.as_dict()
 
     @task(outlets=[ARTICLES])
@@ -130,13 +170,30 @@ def news_ingest():
         print(f"run {summary['run_id']}: {summary['totals']}")
         return summary["totals"]
 
+    @task
+    def check_sources(summary: dict) -> None:
+        """Fail the run (no retry: the data would not change) when a source failed as a
+        whole or every item of a source failed. It runs last, so the other sources'
+        articles are loaded and announced first, and Airflow's failure alerting fires."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from etl.analytics import failed_sources
+
+        failed = failed_sources(summary["sources"])
+        if failed:
+            raise AirflowFailException(
+                f"{len(failed)} source(s) failed in run {summary['run_id']}:\n"
+                + "\n".join(f"  - {r['source']}: {r['status']}: {r['error']}" for r in failed))
+        print(f"every source of run {summary['run_id']} completed")
+
     names = plan_sources()
+    check_params() >> names
     chunks = plan_chunks(names)
     discover.expand(source_name=names) >> chunks
     validated = validate.expand(chunk=extract.expand(chunk=chunks))
     summary = load(names)
     validated >> summary
-    publish(summary)
+    publish(summary) >> check_sources(summary)
 
 
 news_ingest()

@@ -43,6 +43,19 @@ def test_news_ingest_shape_and_params(dagbag) -> None:
     assert [o.name for o in publish.outlets] == ["news_articles"]
 
 
+def test_news_ingest_checks_params_first_and_sources_last(dagbag) -> None:
+    dag = dagbag.dags["news_ingest"]
+    tasks = {t.task_id: t for t in dag.tasks}
+    # check_params is the run's setup: its failure makes every other task upstream_failed,
+    # the all_done ones included; it precedes everything.
+    assert tasks["check_params"].is_setup and not tasks["check_params"].upstream_task_ids
+    assert tasks["check_params"].get_flat_relative_ids(upstream=False) == set(tasks) - {
+        "check_params"}
+    # check_sources is the only leaf (the run's state), after the Asset is published.
+    assert [t.task_id for t in dag.leaves] == ["check_sources"]
+    assert tasks["check_sources"].upstream_task_ids == {"load", "publish"}
+
+
 def test_parsing_does_not_import_heavy_libraries() -> None:
     code = (
         "import sys, runpy\n"

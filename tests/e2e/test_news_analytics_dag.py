@@ -48,3 +48,37 @@ def test_ingest_then_analytics_through_airflow(airflow_home, pg_database) -> Non
     assert "1scandal: 35/40 rejected (88% > 50%" in output
     # The threshold is a Param: raised above the spike, the same data passes.
     airflow(fallback, "dags", "test", "news_analytics", "-c", '{"reject_threshold": 0.9}')
+
+
+@pytest.mark.slow
+def test_analytics_alarms_on_a_failed_source(airflow_home, tmp_path) -> None:
+    from etl.records import Outcome
+    from etl.warehouse import Warehouse
+    from etl.warehouse.load import finish_run
+
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    warehouse = Warehouse(url)
+    warehouse.migrate()
+
+    def record(run_id: str, source: str, status: str, error: str | None = None) -> None:
+        with warehouse.begin() as conn:
+            finish_run(conn, run_id, source, started_at=datetime.now(UTC), discovered=3,
+                       outcomes={Outcome.LOADED if status == "success" else Outcome.FAILED: 3},
+                       status=status, error=error)
+
+    record("ingest-1", "wire", "success")
+    record("ingest-1", "gone", "source_failed", "feed unreachable (connect)")
+    env = airflow_env(airflow_home, NEWS_ETL_WAREHOUSE_URL=url)
+    failed = airflow(env, "dags", "test", "news_analytics", check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0, output[-4000:]
+    assert "AirflowFailException" in output and "source(s) failed:" in output
+    assert "gone: source_failed in run ingest-1 (3/3 items failed): feed unreachable" in output
+    # The reject-rate check, independent, still ran and passed.
+    assert "reject rates within threshold" in output
+
+    # The source recovers in a later run: no alarm any more.
+    record("ingest-2", "gone", "success")
+    passed = airflow(env, "dags", "test", "news_analytics")
+    assert "no failed source in the latest runs" in passed.stdout + passed.stderr
+    warehouse.dispose()
