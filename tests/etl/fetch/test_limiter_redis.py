@@ -25,7 +25,9 @@ from etl.fetch.limiter_redis import redis_politeness
 from etl.fetch.politeness import HostLimiter, reset_shared_politeness, shared_politeness
 
 SPAWN = multiprocessing.get_context("spawn")  # fresh interpreters, like separate workers
-JITTER_S = 0.02  # wake-up jitter between a reservation's start and the measured start
+# A start is stamped just after its grant; a busy or descheduled process stamps late,
+# which shrinks a measured gap (never the concurrency: stamps lie inside the held slot).
+JITTER_S = 0.05
 
 
 def _prefix(url: str) -> str:
@@ -33,10 +35,10 @@ def _prefix(url: str) -> str:
 
 
 def _check_gaps_and_peak(stamps: list[tuple[float, float]], min_gap: float,
-                         cap: int) -> int:
+                         cap: int, jitter: float = JITTER_S) -> int:
     starts = sorted(s for s, _ in stamps)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= min_gap - JITTER_S, gaps
+    assert min(gaps) >= min_gap - jitter, gaps
     events = sorted([(s, 1) for s, _ in stamps] + [(e, -1) for _, e in stamps],
                     key=lambda ev: (ev[0], ev[1]))  # an end before a start at the same time
     peak = max(itertools.accumulate(delta for _, delta in events))
@@ -50,24 +52,24 @@ def test_gap_and_cap_across_threads(limiter_url: str) -> None:
     lock = threading.Lock()
 
     def fetcher_thread(limiter: HostLimiter) -> None:
-        for _ in range(3):
+        for _ in range(2):
             limiter.acquire("news.example")
             start = time.time()
-            time.sleep(0.2)
+            time.sleep(0.4)
             with lock:
                 stamps.append((start, time.time()))
             limiter.release("news.example")
 
     # Two Fetchers' limiters, three threads each.
-    limiters = [HostLimiter(0.1, 2, backend), HostLimiter(0.1, 2, backend)]
+    limiters = [HostLimiter(0.2, 2, backend), HostLimiter(0.2, 2, backend)]
     threads = [threading.Thread(target=fetcher_thread, args=(limiters[i % 2],))
                for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(stamps) == 18
-    assert _check_gaps_and_peak(stamps, 0.1, 2) == 2
+    assert len(stamps) == 12
+    assert _check_gaps_and_peak(stamps, 0.2, 2) == 2
 
 
 def test_gap_and_cap_across_processes(limiter_url: str) -> None:
@@ -75,7 +77,7 @@ def test_gap_and_cap_across_processes(limiter_url: str) -> None:
     barrier = SPAWN.Barrier(processes)
     out = SPAWN.Queue()
     procs = [SPAWN.Process(target=workers.take_slots,
-                           args=(limiter_url, "news.example", 0.15, 2, per_process, 0.25,
+                           args=(limiter_url, "news.example", 0.3, 2, per_process, 0.5,
                                  barrier, out))
              for _ in range(processes)]
     for p in procs:
@@ -85,7 +87,8 @@ def test_gap_and_cap_across_processes(limiter_url: str) -> None:
         p.join(30)
         assert p.exitcode == 0
     assert len({pid for pid, _, _ in stamps}) == processes
-    assert _check_gaps_and_peak([(s, e) for _, s, e in stamps], 0.15, 2) == 2
+    # Processes stamp their starts on their own: more room for one descheduled a moment.
+    assert _check_gaps_and_peak([(s, e) for _, s, e in stamps], 0.3, 2, jitter=0.1) == 2
 
 
 def test_a_dead_holders_lease_expires(limiter_url: str) -> None:
@@ -105,7 +108,7 @@ def test_a_dead_holders_lease_expires(limiter_url: str) -> None:
 def test_a_live_holders_lease_is_renewed(limiter_url: str) -> None:
     out = SPAWN.Queue()
     holder = SPAWN.Process(target=workers.hold_alive,
-                           args=(limiter_url, "news.example", 0.6, 2.0, out))
+                           args=(limiter_url, "news.example", 1.5, 4.0, out))
     holder.start()
     assert out.get(timeout=60)[0] == "held"
     backend = shared_politeness(limiter_url)[0]
@@ -114,7 +117,7 @@ def test_a_live_holders_lease_is_renewed(limiter_url: str) -> None:
     backend.release("news.example", token)
     kind, releasing_at = out.get(timeout=30)
     holder.join(30)
-    assert kind == "releasing" and got_at >= releasing_at  # 2 s held on a 0.6 s lease
+    assert kind == "releasing" and got_at >= releasing_at  # 4 s held on a 1.5 s lease
 
 
 def test_robots_read_once_by_every_process(server: HTTPServer, settings: HttpSettings,
