@@ -11,7 +11,8 @@ share one Redis between deployments):
     {prefix}:robots:{origin}       hash: status, body, reason, detail; expires with its TTL
     {prefix}:robots:{origin}:lock  the process fetching that robots.txt right now
 
-Every decision is one Lua script run atomically by Redis with Redis' own clock (TIME),
+Needs Redis 6.2 or later (ZADD … GT). Every decision is one Lua script run atomically by
+Redis with Redis' own clock (TIME),
 so machines with skewed clocks still agree. A slot is a lease of `LEASE_S` seconds that
 a thread of the holding process renews every third of that while the request runs; a
 process that dies stops renewing and its slots come back by themselves.
