@@ -12,10 +12,10 @@ share one Redis between deployments):
     {prefix}:robots:{origin}:lock  the process fetching that robots.txt right now
 
 Needs Redis 6.2 or later (ZADD … GT). Every decision is one Lua script run atomically by
-Redis with Redis' own clock (TIME),
-so machines with skewed clocks still agree. A slot is a lease of `LEASE_S` seconds that
-a thread of the holding process renews every third of that while the request runs; a
-process that dies stops renewing and its slots come back by themselves.
+Redis with Redis' own clock (TIME), so machines with skewed clocks still agree. A slot is
+a lease of `LEASE_S` seconds that a thread of the holding process renews every third of
+that while the request runs; a process that dies stops renewing and its slots come back
+by themselves.
 Any Redis error becomes `LimiterUnavailable` (the fetch then fails with reason
 `limiter_unavailable`); politeness is never skipped.
 """
