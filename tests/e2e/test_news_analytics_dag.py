@@ -82,3 +82,29 @@ def test_analytics_alarms_on_a_failed_source(airflow_home, tmp_path) -> None:
     passed = airflow(env, "dags", "test", "news_analytics")
     assert "no failed source in the latest runs" in passed.stdout + passed.stderr
     warehouse.dispose()
+
+
+@pytest.mark.slow
+def test_analytics_reads_a_sqlite_connection_and_refuses_an_in_memory_one(airflow_home,
+                                                                           tmp_path) -> None:
+    import sqlite3
+
+    warehouse = tmp_path / "warehouse.db"
+    # No SQL provider is installed for sqlite: the connection's URI is used, as news_ingest
+    # uses it, instead of failing on "Unknown hook type".
+    good = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=f"sqlite:///{warehouse}")
+    airflow(good, "dags", "test", "news_analytics")
+    assert warehouse.exists()
+
+    bad = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT="sqlite://")
+    failed = airflow(bad, "dags", "test", "news_analytics", check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0, output[-4000:]
+    assert "connection 'warehouse_default': refusing the in-memory SQLite warehouse" in output
+    db = sqlite3.connect(airflow_home / "airflow.db")
+    [(run_id,)] = db.execute("SELECT run_id FROM dag_run WHERE dag_id = 'news_analytics' "
+                             "ORDER BY id DESC LIMIT 1").fetchall()
+    states = {t: (s, n) for t, s, n in db.execute(
+        "SELECT task_id, state, try_number FROM task_instance WHERE run_id = ?", (run_id,))}
+    db.close()
+    assert states["refresh_summaries"] == ("failed", 1)  # configuration: never retried
