@@ -46,19 +46,20 @@ def test_strip_site_suffix_named_by_og_site_name():
 
 
 def test_strip_site_suffix_from_host_name_and_trailing_date():
-    assert strip_site_affixes("Post-Vac-Syndrom – DW – 13.06.2023", {"dw", "dwcom"}) == (
+    assert strip_site_affixes("Post-Vac-Syndrom – EXN – 13.06.2023", {"exn", "exncom"}) == (
         "Post-Vac-Syndrom"
     )
-    assert strip_site_affixes("Akkus gebaut? - Golem.de", {"golemde", "golem"}) == "Akkus gebaut?"
+    assert strip_site_affixes("Akkus gebaut? - Harbourpost.de",
+                              {"harbourpostde", "harbourpost"}) == "Akkus gebaut?"
 
 
 def test_strip_site_name_with_generic_word():
-    assert strip_site_affixes("Ceasefire talks | CBC News", {"cbc", "cbcca"}) == "Ceasefire talks"
+    assert strip_site_affixes("Ceasefire talks | EXN News", {"exn", "exnca"}) == "Ceasefire talks"
 
 
 def test_strip_site_prefix_and_keep_inner_dashes():
-    names = {"welt"}
-    assert strip_site_affixes("WELT | Wahl - und was nun", names) == "Wahl - und was nun"
+    names = {"tageblatt"}
+    assert strip_site_affixes("TAGEBLATT | Wahl - und was nun", names) == "Wahl - und was nun"
     assert strip_site_affixes("Eins - zwei - drei", names) == "Eins - zwei - drei"
 
 
@@ -140,10 +141,10 @@ def test_date_later_than_fetch_is_rejected():
 
 
 def test_date_stated_in_title():
-    assert date_in_title("Ziele, Chancen, Risiken | DW | 28.04.2023") == datetime(
+    assert date_in_title("Ziele, Chancen, Risiken | EXN | 28.04.2023") == datetime(
         2023, 4, 28, tzinfo=UTC)
     assert date_in_title("Chancen | 04/05/2023") is None  # ambiguous month/day
-    meta = refine(page("<title>Ziele | DW | 28.04.2023</title>"))
+    meta = refine(page("<title>Ziele | EXN | 28.04.2023</title>"))
     assert (meta.published_at.date().isoformat(), meta.date_source) == ("2023-04-28", "title")
 
 
@@ -171,11 +172,11 @@ def test_parse_date_variants():
 
 def test_jsonld_authors_joined_and_split_on_and():
     html = page(jsonld={"@type": "NewsArticle", "author": [
-        {"@type": "Person", "name": "Samya Kullab and Vasilisa Stepanenko"},
+        {"@type": "Person", "name": "Mara Quell and Ilse Brandt"},
         {"@type": "Person", "name": "By Jane Roe"},
     ]})
     meta = refine(html)
-    assert meta.author == "Samya Kullab; Vasilisa Stepanenko; Jane Roe"
+    assert meta.author == "Mara Quell; Ilse Brandt; Jane Roe"
     assert meta.author_source == "jsonld"
 
 
@@ -190,24 +191,24 @@ def test_site_name_author_yields_to_byline():
 
 
 def test_site_name_author_kept_when_nothing_else():
-    html = page('<meta property="og:site_name" content="BBC News">',
+    html = page('<meta property="og:site_name" content="EXN News">',
                 jsonld={"@type": "NewsArticle", "author": {"@type": "Organization",
-                                                           "name": "BBC News"}})
-    assert refine(html, url="https://www.bbc.com/news/1").author == "BBC News"
+                                                           "name": "EXN News"}})
+    assert refine(html, url="https://www.exn.example/news/1").author == "EXN News"
 
 
 def test_labeled_author_field():
     html = page(body="<ul><li><strong>Datum</strong> 28.04.2023</li>"
-                     "<li><strong>Autorin/Autor</strong> Roman Goncharenko</li></ul>")
+                     "<li><strong>Autorin/Autor</strong> Tomas Lindqvist</li></ul>")
     meta = refine(html, author="Deutsche Welle")
-    assert (meta.author, meta.author_source) == ("Roman Goncharenko", "byline")
+    assert (meta.author, meta.author_source) == ("Tomas Lindqvist", "byline")
 
 
 def test_author_page_link():
-    html = page('<meta name="author" content="LTO">',
-                '<p>von <a href="/autoren/name/max-kolter">Dr. Max Kolter</a></p>')
-    meta = refine(html, url="https://www.lto.de/recht/x")
-    assert (meta.author, meta.author_source) == ("Dr. Max Kolter", "byline")
+    html = page('<meta name="author" content="EXR">',
+                '<p>von <a href="/autoren/name/jan-weber">Dr. Jan Weber</a></p>')
+    meta = refine(html, url="https://www.exr.example/recht/x")
+    assert (meta.author, meta.author_source) == ("Dr. Jan Weber", "byline")
 
 
 def test_meta_author_handles_urls_and_photo_credits_are_ignored():
@@ -220,7 +221,7 @@ def test_meta_author_handles_urls_and_photo_credits_are_ignored():
 def test_clean_author_and_split():
     assert clean_author("By Jane Doe, Staff Writer") == "Jane Doe"
     assert clean_author("Elena Oberholzer (obe)") == "Elena Oberholzer"
-    assert clean_author("chuck-ross") == "Chuck Ross"
+    assert clean_author("lena-fischer") == "Lena Fischer"
     assert split_authors("Von Anna Sleegers und Max Muster") == ["Anna Sleegers", "Max Muster"]
 
 
@@ -260,8 +261,8 @@ def test_trafilatura_options_are_plain_kwargs():
 
 
 def test_site_name_from_canonical_url_for_local_files():
-    html = page('<link rel="canonical" href="https://www.lto.de/recht/x">'
-                '<meta name="author" content="LTO">',
-                '<p>von <a href="/autoren/name/max-kolter">Dr. Max Kolter</a></p>')
+    html = page('<link rel="canonical" href="https://www.exr.example/recht/x">'
+                '<meta name="author" content="EXR">',
+                '<p>von <a href="/autoren/name/jan-weber">Dr. Jan Weber</a></p>')
     meta = refine(html, url="file:///tmp/pages/1.html")
-    assert meta.author == "Dr. Max Kolter"
+    assert meta.author == "Dr. Jan Weber"
