@@ -143,14 +143,20 @@ def test_a_failed_source_fails_the_run_after_the_others_are_loaded(airflow_home,
     assert json.loads(extra)["loaded"] == 1
 
 
-@pytest.mark.parametrize("conf, message", [
-    ({"sources": ["nope"]}, "unknown source(s) ['nope']"),
-    ({"sources": [], "colour": "blue"}, "unknown parameter(s) ['colour'] in the run's conf"),
+@pytest.mark.parametrize("conf, sources_text, message", [
+    ({"sources": ["nope"]}, None, "unknown source(s) ['nope']"),
+    ({"sources": [], "colour": "blue"}, None,
+     "unknown parameter(s) ['colour'] in the run's conf"),
+    ({}, "sources:\n- {name: x, kind: telepathy, location: in}\n", "field 'kind'"),
 ])
 def test_bad_params_fail_the_run_at_once_without_retries(airflow_home, tmp_path, conf,
-                                                         message):
+                                                         sources_text, message):
     warehouse = tmp_path / "warehouse.db"
-    env = airflow_env(airflow_home, NEWS_ETL_WAREHOUSE_URL=f"sqlite:///{warehouse}")
+    extra = {}
+    if sources_text is not None:  # a broken sources.yml is configuration too
+        (tmp_path / "sources.yml").write_text(sources_text)
+        extra["NEWS_ETL_SOURCES_FILE"] = str(tmp_path / "sources.yml")
+    env = airflow_env(airflow_home, NEWS_ETL_WAREHOUSE_URL=f"sqlite:///{warehouse}", **extra)
     result = airflow(env, "dags", "test", "news_ingest", "-c", json.dumps(conf), check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-4000:]
