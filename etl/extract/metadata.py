@@ -540,6 +540,20 @@ def _iso(text: str) -> datetime | _Invalid | None:
     return dt.replace(tzinfo=UTC)
 
 
+_COMPACT_DATE = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?Z?)?$")
+
+
+def _compact(text: str) -> datetime | _Invalid | None:
+    """ISO 8601 basic format: "20240503", "20240503T101500Z"."""
+    match = _COMPACT_DATE.match(text)
+    if not match:
+        return None
+    try:
+        return datetime(*(int(g) for g in match.groups() if g is not None), tzinfo=UTC)
+    except ValueError:
+        return _INVALID
+
+
 def _with_clock(day: datetime, rest: str) -> datetime:
     """A wall-clock time right after a date ("03.05.2024, 10:42"), when there is one."""
     match = _CLOCK.match(rest)
@@ -608,7 +622,7 @@ def read_date(value: Any) -> tuple[datetime | None, str | None]:
     text = clean_text(value)
     if not text:
         return None, None
-    for parse in (_iso, _rfc_2822, _numeric):
+    for parse in (_iso, _compact, _rfc_2822, _numeric):
         found = parse(text)
         if isinstance(found, datetime):
             return found, None

@@ -258,6 +258,8 @@ def test_without_a_fetch_time_the_future_is_measured_from_now() -> None:
 @pytest.mark.parametrize(("value", "expected"), [
     ("2026-05-04T08:30:00+02:00", datetime(2026, 5, 4, 6, 30, tzinfo=UTC)),
     ("2026-05-04", datetime(2026, 5, 4, tzinfo=UTC)),
+    ("20260504", datetime(2026, 5, 4, tzinfo=UTC)),
+    ("20260504T083000Z", datetime(2026, 5, 4, 8, 30, tzinfo=UTC)),
     ("Mon, 04 May 2026 08:30:00 GMT", datetime(2026, 5, 4, 8, 30, tzinfo=UTC)),
     ("04.05.2026", datetime(2026, 5, 4, tzinfo=UTC)),
     ("2026/05/04", datetime(2026, 5, 4, tzinfo=UTC)),
@@ -274,6 +276,7 @@ def test_read_date_reads_full_dates(value: str, expected: datetime) -> None:
 @pytest.mark.parametrize(("value", "reason"), [
     ("2026-13-45T25:61", DATE_UNPARSEABLE),
     ("2026-02-30", DATE_UNPARSEABLE),
+    ("20261345", DATE_UNPARSEABLE),
     ("31.02.2026", DATE_UNPARSEABLE),
     ("Mon, 45 Foo 2026 25:61:00 GMT", DATE_UNPARSEABLE),
     ("yesterday", DATE_UNPARSEABLE),
