@@ -7,7 +7,7 @@ address's CIDR range, is in `HttpSettings.allow_hosts` (used by tests and for tr
 intranet sources).
 
 DNS rebinding: `admit` returns the addresses it checked, and the fetcher connects to
-exactly those (etl/fetch/http.py pins them on the connection), so a DNS server that
+exactly those (etl/fetch/connections.py pins them on the connection), so a DNS server that
 answers a public address here and an internal one a moment later is never asked again.
 """
 

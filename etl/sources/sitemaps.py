@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from etl.config import SourceConfig
-from etl.fetch.http import DecompressedTooLarge, gunzip_capped
+from etl.fetch.decompress import DecompressedTooLarge, gunzip_capped
 from etl.records import Article
 from etl.sources._web import (
     DateWindow,

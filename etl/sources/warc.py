@@ -135,7 +135,7 @@ def discover_warc(
                 if fetcher is None:
                     raise SourceError(f"source {source.name!r}: {name} is a URL but no "
                                       "fetcher was given")
-                from etl.fetch.http import FetchError
+                from etl.fetch.result import FetchError
 
                 try:
                     stream = stack.enter_context(fetcher.stream(name))

@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import select
 
 from etl.config import HttpSettings, load_sources
-from etl.fetch.http import Fetcher, FetchError
+from etl.fetch.http import Fetcher
+from etl.fetch.result import FetchError
 from etl.pipeline import RunOptions, ingest
 from etl.records import Outcome
 from etl.warehouse import Warehouse
