@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
-log = logging.getLogger("etl.progress")
+log = logging.getLogger(__name__)
 
 
 def progress(

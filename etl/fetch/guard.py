@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import urllib3.util
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = ("http", "https")
@@ -156,6 +156,6 @@ class UrlGuard:
             return admitted
         for addr in addresses:
             if not _is_public(addr) and not self._allowed_address(addr):
-                logger.info("refusing %s: %s resolves to non-public %s", url, host, addr)
+                log.info("refusing %s: %s resolves to non-public %s", url, host, addr)
                 return GuardError("blocked_address", f"{host} resolves to non-public {addr}")
         return admitted

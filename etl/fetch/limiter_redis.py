@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from etl.fetch.politeness import LimiterUnavailable
 from etl.fetch.robots import LocalRobotsStore, RobotsRecord
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 LEASE_S = 30.0  # a dead holder's slot comes back after at most this long
 DEFAULT_PREFIX = "news-etl"
@@ -199,7 +199,7 @@ class RedisLimiter:
         try:
             self.redis.call(lambda: self.redis.client.zrem(key, token))
         except LimiterUnavailable as exc:  # the lease expires by itself
-            logger.warning("could not release a politeness slot for %s: %s", host, exc)
+            log.warning("could not release a politeness slot for %s: %s", host, exc)
 
     def _renew_loop(self) -> None:
         script = self.redis.scripts["renew"]
@@ -211,7 +211,7 @@ class RedisLimiter:
                     self.redis.call(lambda k=key, t=token: script(  # type: ignore[misc]
                         keys=[k], args=[t, self._lease_us]))
                 except LimiterUnavailable as exc:
-                    logger.warning("could not renew a politeness lease: %s", exc)
+                    log.warning("could not renew a politeness lease: %s", exc)
                     break
 
     def raise_delay(self, host: str, delay_s: float, ttl_s: float) -> None:

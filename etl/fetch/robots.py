@@ -39,7 +39,7 @@ from protego import Protego
 
 from etl.fetch.politeness import LimiterUnavailable
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MAX_ROBOTS_BYTES = 512 * 1024  # RFC 9309: parse at least the first 500 KiB
 MAX_CRAWL_DELAY_S = 30.0
@@ -212,10 +212,10 @@ class RobotsCache:
             raise LimiterUnavailable(result.detail or "shared politeness limiter unavailable")
         record = RobotsRecord.from_result(result)
         if record.kind == "unreachable":
-            logger.warning("robots.txt %s unreachable (%s: %s); disallowing the origin",
+            log.warning("robots.txt %s unreachable (%s: %s); disallowing the origin",
                            robots_url, record.reason, record.detail)
         elif record.kind == "allow":
-            logger.debug("robots.txt %s: %s; allowing all", robots_url,
+            log.debug("robots.txt %s: %s; allowing all", robots_url,
                          record.reason or record.status)
         return record
 
@@ -230,7 +230,7 @@ class RobotsCache:
             try:
                 rules = Protego.parse(text)
             except Exception as exc:  # protego is lenient; never lose a source to a parser bug
-                logger.warning("robots.txt %s/robots.txt unparseable (%s); allowing all",
+                log.warning("robots.txt %s/robots.txt unparseable (%s); allowing all",
                                origin, exc)
         if rules is not None:
             delay = rules.crawl_delay(self.token)

@@ -25,7 +25,7 @@ from etl.sources.errors import SourceError
 if TYPE_CHECKING:
     from etl.fetch.http import Fetcher
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 def is_url(location: str) -> bool:
@@ -180,7 +180,7 @@ def skip_entry(source: SourceConfig, item: Article, why: tuple[str, str],
     if on_skip is not None:
         on_skip(item, *why)
     else:
-        logger.debug("source %s: %s left out: %s", source.name, item.url, why[1])
+        log.debug("source %s: %s left out: %s", source.name, item.url, why[1])
 
 
 def item_limit(source: SourceConfig, max_items: int | None) -> int | None:

@@ -40,7 +40,7 @@ from etl.sources.errors import SourceError
 if TYPE_CHECKING:
     from etl.fetch.http import Fetcher
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
                    "application/rdf+xml", "application/json")
@@ -108,7 +108,7 @@ def parse_json_feed(body: bytes, base_url: str) -> list[FeedEntry]:
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise ValueError("JSON without an 'items' list is not a JSON Feed")
     if "jsonfeed.org" not in str(data.get("version", "")):
-        logger.warning("JSON feed without a jsonfeed.org version; reading 'items' anyway")
+        log.warning("JSON feed without a jsonfeed.org version; reading 'items' anyway")
     entries = []
     for item in data["items"]:
         if not isinstance(item, dict):
@@ -129,7 +129,7 @@ def parse_xml_feed(body: bytes, base_url: str) -> list[FeedEntry]:
     """RSS/Atom entries via feedparser on our bytes. Raises ValueError when not a feed."""
     if declares_entities(body):
         # Never let a DTD define entities we would expand (billion laughs / XXE).
-        logger.warning("feed %s declares XML entities; ignoring its DOCTYPE", base_url)
+        log.warning("feed %s declares XML entities; ignoring its DOCTYPE", base_url)
         stripped = strip_doctype(body)
         if stripped == body or declares_entities(stripped):
             raise ValueError("feed declares XML entities and its DOCTYPE cannot be removed")
@@ -144,7 +144,7 @@ def parse_xml_feed(body: bytes, base_url: str) -> list[FeedEntry]:
         problem = parsed.get("bozo_exception")
         raise ValueError(f"not an RSS/Atom feed{f' ({problem})' if problem else ''}")
     if parsed.get("bozo"):
-        logger.info("feed %s is not well-formed (%s); read leniently", base_url,
+        log.info("feed %s is not well-formed (%s); read leniently", base_url,
                     parsed.get("bozo_exception"))
     entries = []
     for entry in parsed.entries:
@@ -195,7 +195,7 @@ def read_feed(source: SourceConfig, fetcher: Fetcher | None) -> tuple[str, list[
         except (SourceError, ValueError) as exc:
             problems.append(f"{url}: {exc}")
             continue
-        logger.info("source %s: autodiscovered feed %s", source.name, feed_url)
+        log.info("source %s: autodiscovered feed %s", source.name, feed_url)
         return feed_url, entries
     raise SourceError(f"source {source.name!r}: no usable feed among those advertised by "
                       f"{source.location}: {'; '.join(problems)}")
@@ -232,5 +232,5 @@ def discover_feed(
             continue
         count += 1
         yield item
-    logger.info("source %s: %d entr(ies) from %s, %d left out by the date window",
+    log.info("source %s: %d entr(ies) from %s, %d left out by the date window",
                 source.name, count, feed_url, skipped)

@@ -48,7 +48,7 @@ from etl.sources.errors import SourceError
 if TYPE_CHECKING:
     from etl.fetch.http import Fetcher
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DEPTH = 3
 
@@ -97,7 +97,7 @@ def parse_sitemap(body: bytes, base_url: str) -> ParsedSitemap:
     if declares_entities(body):
         # Billion laughs / XXE: drop the DTD so nothing can be expanded or loaded; the
         # references left behind are undefined, which only a recovering parser accepts.
-        logger.warning("sitemap %s declares XML entities; ignoring its DOCTYPE", base_url)
+        log.warning("sitemap %s declares XML entities; ignoring its DOCTYPE", base_url)
         stripped = strip_doctype(body)
         if stripped == body:
             raise ValueError("declares XML entities and its DOCTYPE cannot be removed")
@@ -184,25 +184,25 @@ def discover_sitemap(
         except SourceError:
             if depth == 0:
                 raise
-            logger.warning("source %s: skipping child sitemap %s", source.name, location,
+            log.warning("source %s: skipping child sitemap %s", source.name, location,
                            exc_info=True)
             return
         sitemaps_read += 1
         if parsed.kind == "index":
             for child in parsed.entries:
                 if _key(child.url) in visited:
-                    logger.info("source %s: sitemap %s already visited", source.name, child.url)
+                    log.info("source %s: sitemap %s already visited", source.name, child.url)
                     continue
                 if depth + 1 > max_depth:
-                    logger.warning("source %s: not following %s beyond depth %d", source.name,
+                    log.warning("source %s: not following %s beyond depth %d", source.name,
                                    child.url, max_depth)
                     continue
                 if lower is not None and child.lastmod and child.lastmod < lower:
-                    logger.info("source %s: not reading %s, unchanged since %s (before %s)",
+                    log.info("source %s: not reading %s, unchanged since %s (before %s)",
                                 source.name, child.url, child.lastmod, lower)
                     continue
                 if is_url(location) and not is_url(child.url):
-                    logger.warning("source %s: remote index points to non-http %s; ignored",
+                    log.warning("source %s: remote index points to non-http %s; ignored",
                                    source.name, child.url)
                     continue
                 yield from walk(child.url, depth + 1)
@@ -223,4 +223,4 @@ def discover_sitemap(
             yield item
 
     yield from walk(source.location, 0)
-    logger.info("source %s: %d URL(s) from %d sitemap(s)", source.name, count, sitemaps_read)
+    log.info("source %s: %d URL(s) from %d sitemap(s)", source.name, count, sitemaps_read)

@@ -19,7 +19,7 @@ from etl.sources._web import item_limit, read_location
 if TYPE_CHECKING:
     from etl.fetch.http import Fetcher
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -54,4 +54,4 @@ def discover_urls(
             return
         count += 1
         yield Article(url=url, source=source.name, expected_language=source.language)
-    logger.info("source %s: %d URL(s) listed", source.name, count)
+    log.info("source %s: %d URL(s) listed", source.name, count)

@@ -35,7 +35,7 @@ from etl.sources.errors import SourceError
 if TYPE_CHECKING:
     from etl.fetch.http import Fetcher
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -92,7 +92,7 @@ def _records(source: SourceConfig, stream: IO[bytes], name: str,
         if len(raw) > max_bytes:
             # An HTML page, only too big: an item that fails (too_large), not one that is
             # silently left out of the run's accounting.
-            logger.warning("source %s: %s in %s is over %d bytes", source.name, url, name,
+            log.warning("source %s: %s in %s is over %d bytes", source.name, url, name,
                            max_bytes)
             yield Article(url=url, source=source.name, content_type="html",
                           expected_language=source.language, final_url=url,
@@ -158,5 +158,5 @@ def discover_warc(
                     urllib3.exceptions.HTTPError) as exc:
                 raise SourceError(f"source {source.name!r}: {name} is not a readable WARC/"
                                   f"ARC file: {exc}") from exc
-    logger.info("source %s: %d HTML page(s) from WARC; skipped %s", source.name, count,
+    log.info("source %s: %d HTML page(s) from WARC; skipped %s", source.name, count,
                 dict(skipped) or "none")
