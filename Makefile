@@ -23,11 +23,16 @@ export NEWS_ETL_SOURCES_FILE           ?= $(SOURCES)
 export GX_ANALYTICS_ENABLED            := false
 export PYTHONPATH                      := $(ROOT)/plugins:$(PYTHONPATH)
 
-.PHONY: help setup run test lint airflow airflow-init migrate bench clean
+# pytest-xdist workers: the suite mostly waits on subprocesses, servers and databases, so
+# more workers than cores pays off; the Airflow-services group stays on one worker.
+TEST_WORKERS ?= 3
+
+.PHONY: help setup run test test-fast lint airflow airflow-init migrate bench clean
 
 help:
 	@echo "make run      set up, then run the news_ingest DAG through Airflow on the embedded SQLite warehouse"
-	@echo "make test     set up, then ruff and pytest (needs PostgreSQL on 127.0.0.1:5432)"
+	@echo "make test     set up, then ruff and the whole test suite (starts PostgreSQL/Redis if down)"
+	@echo "make test-fast  unit and integration tests without Airflow processes (the quick loop)"
 	@echo "make airflow  start Airflow locally (airflow standalone) with the UI on http://localhost:8080"
 	@echo "make migrate  apply warehouse migrations (NEWS_ETL_WAREHOUSE_URL)"
 	@echo "make bench    run the benchmarks and rewrite BENCHMARKS.md"
@@ -64,7 +69,12 @@ lint: setup
 test: setup
 	bash $(ROOT)/.ci/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
+test-fast: setup
+	bash $(ROOT)/.ci/services.sh
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow" -n 2
 
 airflow: airflow-init
 	@echo "Airflow UI: http://localhost:8080  (login: admin / the password printed below, also in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"

@@ -2,11 +2,19 @@
 
 PostgreSQL runs on 127.0.0.1:5432 (trust auth) on developer machines and in CI; tests
 that need it fail — they are never skipped — when it is down, since `make test` starts it.
+
+Migrated warehouses (`warehouse`, `migrated_warehouse_url`) are copies of one template per
+schema version — a PostgreSQL template database and a SQLite file, migrated once per
+session — so tests do not each replay every migration. The template's name carries a hash
+of the migration files, so a schema change gets a new template. Tests stay independent
+(each gets its own database or file), which lets pytest-xdist run them side by side.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,19 +42,83 @@ def _fresh_politeness() -> None:
     reset_shared_politeness()
 
 
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database; its SQLAlchemy URL. Dropped afterwards."""
+def _schema_version() -> str:
+    """A hash of the migration files: the template databases are keyed on it."""
+    digest = hashlib.sha256()
+    versions = REPO_ROOT / "etl" / "warehouse" / "migrations" / "versions"
+    for path in sorted(versions.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    """The name of a PostgreSQL database migrated to head, made once per schema version.
+
+    Concurrent sessions (xdist workers) serialise on an advisory lock; the first creates
+    and migrates it, the others find it."""
+    from etl.warehouse import Warehouse
+
+    name = f"news_etl_tpl_{_schema_version()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(7263549)"))
+            try:
+                exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                      {"n": name}).first()
+                if not exists:
+                    building = f"{name}_building"
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
+                    conn.execute(text(f'CREATE DATABASE "{building}"'))
+                    wh = Warehouse(_pg_url(building))
+                    wh.migrate()
+                    wh.dispose()
+                    # Renamed only once complete: a crashed build never poses as a template.
+                    conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(7263549)"))
+    finally:
+        admin.dispose()
+    return name
+
+
+def _new_pg_database(template: str | None = None) -> Iterator[str]:
     name = f"news_etl_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        clause = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
     try:
         yield _pg_url(name)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; its SQLAlchemy URL. Dropped afterwards."""
+    yield from _new_pg_database()
+
+
+@pytest.fixture
+def pg_migrated_database(pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database already at the head migration (a template copy)."""
+    yield from _new_pg_database(pg_template)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite warehouse file migrated to head, made once per session."""
+    from etl.warehouse import Warehouse
+
+    path = tmp_path_factory.mktemp("sqlite_template") / "warehouse.db"
+    wh = Warehouse(f"sqlite:///{path}")
+    wh.migrate()
+    wh.dispose()
+    return path
 
 
 @pytest.fixture
@@ -62,12 +134,23 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_database")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Like `warehouse_url`, but the database is already at the head migration."""
+    if request.param == "sqlite":
+        path = tmp_path / "warehouse.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("pg_migrated_database")
+
+
 @pytest.fixture
-def warehouse(warehouse_url: str):
+def warehouse(migrated_warehouse_url: str):
+    """A migrated warehouse on SQLite and on PostgreSQL (each test runs on both)."""
     from etl.warehouse import Warehouse
 
-    wh = Warehouse(warehouse_url)
-    wh.migrate()
+    wh = Warehouse(migrated_warehouse_url)
+    wh.migrate()  # a no-op on the template copy; sets up the instance as ensure_schema does
     yield wh
     wh.dispose()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,11 +41,31 @@ def airflow(env: dict[str, str], *args: str, timeout: int = 600,
     return result
 
 
+def _airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow")
+
+
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory) -> Path:
-    """An AIRFLOW_HOME with a migrated SQLite metadata DB, shared by the e2e tests."""
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An AIRFLOW_HOME with a migrated SQLite metadata DB, shared by this session's e2e tests.
+
+    `airflow db migrate` takes ~20 s of CPU, so it runs once per test run: the first
+    session (or xdist worker) migrates a template under a file lock, every session copies
+    its airflow.db."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    template = shared / f"airflow_home_template_{_airflow_version()}"
+    with open(shared / "airflow_home_template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (template / ".ready").exists():
+            shutil.rmtree(template, ignore_errors=True)
+            template.mkdir()
+            env = airflow_env(template)
+            airflow(env, "db", "migrate")
+            airflow(env, "pools", "set", "news_fetch", "4", "fetch concurrency")
+            (template / ".ready").touch()
     home = tmp_path_factory.mktemp("airflow_home")
-    env = airflow_env(home)
-    airflow(env, "db", "migrate")
-    airflow(env, "pools", "set", "news_fetch", "4", "fetch concurrency")
+    shutil.copyfile(template / "airflow.db", home / "airflow.db")
     return home

@@ -43,7 +43,10 @@ from .services import (
 
 # The timeout is a backstop only: every wait below has its own, shorter limit, and the
 # services are stopped on the way out either way.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+# One xdist group: the last test compares what the first two loaded (`make test` runs
+# with --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500),
+              pytest.mark.xdist_group("airflow_services")]
 
 RUN_TIMEOUT_S = 300.0
 MAPPED_TASKS = {"extract", "validate"}
