@@ -43,10 +43,11 @@ def _fresh_politeness() -> None:
 
 
 def _schema_version() -> str:
-    """A hash of the migration files: the template databases are keyed on it."""
+    """A hash of the migration files (and the schema module some of them read): the
+    template databases are keyed on it."""
     digest = hashlib.sha256()
-    versions = REPO_ROOT / "etl" / "warehouse" / "migrations" / "versions"
-    for path in sorted(versions.glob("*.py")):
+    warehouse = REPO_ROOT / "etl" / "warehouse"
+    for path in [*sorted((warehouse / "migrations").rglob("*.py")), warehouse / "schema.py"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
