@@ -152,8 +152,8 @@ class Fetcher:
         started = time.monotonic()
         result = FetchResult.started(url)
         try:
-            with self._open(url, accept, None, None, self.settings.obey_robots,
-                            result, capped=False) as resp:
+            with self._final_response(url, accept, None, None, self.settings.obey_robots,
+                                      result, capped=False) as resp:
                 if resp is None:
                     raise FetchFailed("http_304", "not modified")
                 dog = deadline.armed()
@@ -181,7 +181,8 @@ class Fetcher:
             raise ValueError(f"accept must be one of {ACCEPT_KINDS}, got {accept!r}")
         result = FetchResult.started(url)
         try:
-            with self._open(url, accept, etag, last_modified, check_robots, result) as resp:
+            with self._final_response(url, accept, etag, last_modified, check_robots,
+                                      result) as resp:
                 if resp is not None:
                     result.body = self._read_body(resp)
         except FetchFailed as fail:
@@ -195,7 +196,7 @@ class Fetcher:
         return result
 
     @contextmanager
-    def _open(
+    def _final_response(
         self,
         url: str,
         accept: str,

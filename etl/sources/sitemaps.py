@@ -128,7 +128,8 @@ def parse_sitemap(body: bytes, base_url: str) -> ParsedSitemap:
     return ParsedSitemap("urlset" if kind == "urlset" else "index", entries)
 
 
-def _load(source: SourceConfig, fetcher: Fetcher | None, location: str) -> ParsedSitemap:
+def _read_sitemap(source: SourceConfig, fetcher: Fetcher | None, location: str
+                  ) -> ParsedSitemap:
     """Read, decompress and parse one sitemap; SourceError on any failure."""
     body, final, _ = read_location(source, fetcher, location, accept="sitemap")
     if body[:2] == b"\x1f\x8b":  # gzip magic, whatever the name or Content-Type says
@@ -180,7 +181,7 @@ def discover_sitemap(
         nonlocal count, sitemaps_read
         visited.add(_key(location))
         try:
-            parsed = _load(source, fetcher, location)
+            parsed = _read_sitemap(source, fetcher, location)
         except SourceError:
             if depth == 0:
                 raise
