@@ -8,8 +8,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from etl.decode import DecodeError, decode_html
 from etl.fetch.archive import WarcArchive
-from etl.fetch.http import Fetcher, FetchResult
+from etl.fetch.http import Fetcher
 from etl.fetch.ledger import FetchLedger
+from etl.fetch.result import FetchResult
 from etl.records import Article, DropSink, Outcome, Stage
 
 logger = logging.getLogger(__name__)
