@@ -198,6 +198,9 @@ class BatchLoader:
                                  replace_existing=replace_existing,
                                  replacing=lambda: self.dedup.replacing)
         self.loaded = 0
+        # Numbers the outcome rows of each (source, URL) in this run (see write_batch):
+        # a retried run counts from 1 again, so its rows meet the first attempt's.
+        self.occurrences: Counter[tuple[str, str, str]] = Counter()
 
     def load(self, batch: list[Article]) -> None:
         with self.warehouse.begin(write_lock=True) as conn:
@@ -214,7 +217,7 @@ class BatchLoader:
             self.near.redirect(drops)
             if self.replace_existing:
                 update_articles(conn, unique)
-            write_batch(conn, unique, drops, self.run_id)
+            write_batch(conn, unique, drops, self.run_id, self.occurrences)
             reset_canonical_urls(conn, self.dedup.take_canonical_resets())
             # Re-extraction replaces signatures and band keys with the text, in this
             # transaction: copies are judged against the text the warehouse holds.
@@ -226,7 +229,7 @@ class BatchLoader:
         drops = self.sink.take()
         if drops:
             with self.warehouse.begin() as conn:
-                write_batch(conn, [], drops, self.run_id)
+                write_batch(conn, [], drops, self.run_id, self.occurrences)
 
 
 def _no_lookup(*_args) -> list[dict[str, Any]]:

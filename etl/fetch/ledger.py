@@ -5,10 +5,17 @@
 - whether the URL is already loaded → not fetched again unless the source asks for refresh;
 - consecutive failures → a failed URL waits (exponential backoff) before it is retried.
 
-Validators and body hashes count only for the source that recorded them: a second source
-that reaches the same URL has not processed it yet. A URL stored by this same run is
-fetched again and left to the dedup stage, which counts a retried run's own articles once
-and records another source's copy as its duplicate.
+Validators and body hashes say "this body was processed" only once it was: a row names the
+run that fetched its body (`body_run_id`), and that run's load sets `body_settled` in the
+transaction that records the body's outcome (loaded, duplicate, rejected, not_modified;
+not failed). A fetch that committed while its load never did — a crashed extract task, a
+CLI run killed before the load — leaves an unsettled row, and the URL is fetched again
+without validators instead of answering 304 for a page that was never stored.
+
+They count only for the source that recorded them (a second source that reaches the same
+URL has not processed it yet), and never for the run that fetched the body: a retried run
+fetches its own URLs again and the dedup stage counts them once, or records another
+source's copy as its duplicate.
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ class FetchLedger:
         # URL → run_id of its stored article (None: not stored), as far as looked up.
         self._stored_by: dict[str, str | None] = {}
         self._pending: dict[str, dict[str, Any]] = {}
+        # Pending URLs whose fetch brought a body not yet processed: their row is written
+        # with body_run_id/body_settled; other rows leave those columns as the load set them.
+        self._new_body: set[str] = set()
         # One lookup per URL: skip, backoff, validators and change checks all read it.
         self._known: dict[str, dict[str, Any] | None] = {}
 
@@ -75,9 +85,6 @@ class FetchLedger:
             self._stored_by.update(found)
         return {u: self._stored_by.get(u) for u in urls}
 
-    def _stored_by_this_run(self, url: str) -> bool:
-        return self.run_id is not None and self._stored_runs([url])[url] == self.run_id
-
     def already_loaded(self, urls: list[str]) -> set[str]:
         """URLs stored by an earlier run: nothing to fetch. URLs stored by this same run
         are not included (see the module docstring)."""
@@ -85,12 +92,17 @@ class FetchLedger:
                 if run is not None and run != self.run_id}
 
     def _own(self, url: str) -> dict[str, Any] | None:
-        """This source's ledger row for `url` (None when another source recorded it, or
-        when this run already stored the URL)."""
+        """This source's ledger row for `url` when its validators and body hash can be
+        trusted: the body they describe had its outcome recorded by an earlier run's load.
+        None otherwise (another source's row, a body never settled, or this run's own)."""
         row = self.state(url)
         if not row or row.get("source") not in (None, self.source):
             return None
-        return None if self._stored_by_this_run(url) else row
+        if not row.get("body_settled"):
+            return None
+        if self.run_id is not None and row.get("body_run_id") == self.run_id:
+            return None
+        return row
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         row = self._own(url)
@@ -116,30 +128,53 @@ class FetchLedger:
                etag: str | None = None, last_modified: str | None = None,
                body: bytes | None = None, archive_path: str | None = None) -> None:
         previous = self.state(url) or {}
+        trusted = self._own(url) is not None
         failures = (previous.get("consecutive_failures") or 0) + 1 if reason else 0
+        digest = hashlib.sha256(body).hexdigest() if body is not None and not reason else None
+        # A body other than the settled one is new: it is settled by this run's load, or not
+        # at all. A 304, an unchanged body or a failure keeps the settled state as it is.
+        new_body = digest is not None and not (
+            trusted and digest == previous.get("content_sha256"))
+        if not reason and body is None:  # a 304 need not repeat the validators
+            etag = etag or previous.get("etag")
+            last_modified = last_modified or previous.get("last_modified")
         row = {
             "url": url, "source": self.source, "final_url": final_url,
             "etag": etag if not reason else previous.get("etag"),
             "last_modified": last_modified if not reason else previous.get("last_modified"),
-            "content_sha256": (hashlib.sha256(body).hexdigest() if body is not None
-                               else previous.get("content_sha256")),
+            "content_sha256": digest or previous.get("content_sha256"),
             "last_status": status, "last_reason": reason, "last_fetched_at": fetched_at,
             "consecutive_failures": failures,
             "next_attempt_at": fetched_at + backoff(failures) if reason else None,
             "archive_path": archive_path or previous.get("archive_path"),
+            "body_run_id": self.run_id if new_body else previous.get("body_run_id"),
+            "body_settled": False if new_body else bool(previous.get("body_settled")),
         }
         self._pending[url] = row
+        if new_body:
+            self._new_body.add(url)
         if len(self._pending) >= self.flush_every:
             self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
-        rows = list(self._pending.values())
+        # Sorted by URL: concurrent writers (other runs, the load settling rows) lock in
+        # one order.
+        rows = sorted(self._pending.values(), key=lambda r: r["url"])
         with self.warehouse.begin() as conn:
-            stmt = _insert(conn, fetch_ledger)
-            update = {c.name: stmt.excluded[c.name] for c in fetch_ledger.columns
-                      if c.name != "url"}
-            conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=update), rows)
+            for new_body in (True, False):
+                group = [r for r in rows if (r["url"] in self._new_body) is new_body]
+                if not group:
+                    continue
+                stmt = _insert(conn, fetch_ledger)
+                # Without a new body the settled state stays as the warehouse has it: a
+                # load may have settled it since this ledger read the row.
+                update = {c.name: stmt.excluded[c.name] for c in fetch_ledger.columns
+                          if c.name != "url"
+                          and (new_body or c.name not in ("body_run_id", "body_settled"))}
+                conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=update),
+                             group)
         self._known.update(self._pending)
         self._pending.clear()
+        self._new_body.clear()

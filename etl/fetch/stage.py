@@ -101,11 +101,17 @@ class FetchStage(Stage):
 
     def _finish_all(self, done: Iterable[Future[tuple[Article, FetchResult]]]
                     ) -> Iterator[Article]:
+        ready = []
         for future in done:
             article, result = future.result()  # fetch() never raises for fetch problems
             finished = self._finish(article, result)
             if finished is not None:
-                yield finished
+                ready.append(finished)
+        if ready and self.ledger is not None:
+            # A page's ledger row is written before the page can reach a load, which
+            # settles it (etl.fetch.ledger); a row written later would stay unsettled.
+            self.ledger.flush()
+        yield from ready
 
     def _finish(self, article: Article, result: FetchResult) -> Article | None:
         article.final_url = result.final_url

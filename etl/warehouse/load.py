@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Table, bindparam, select
+from sqlalchemy import BigInteger, Connection, Table, bindparam, select, update
 from sqlalchemy import any_ as sa_any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -26,6 +27,7 @@ from etl.warehouse.schema import (
     article_rejects,
     article_signatures,
     articles,
+    fetch_ledger,
     ingest_runs,
     validation_results,
 )
@@ -92,10 +94,25 @@ def _record_json(article: Article) -> dict[str, Any]:
 
 
 def write_batch(
-    conn: Connection, loaded: Iterable[Article], dropped: Iterable[Dropped], run_id: str
+    conn: Connection, loaded: Iterable[Article], dropped: Iterable[Dropped], run_id: str,
+    occurrences: Counter[tuple[str, str, str]] | None = None,
 ) -> int:
-    """Insert one batch's articles and outcome records. Returns the number of new articles."""
+    """Insert one batch's articles and outcome records. Returns the number of new articles.
+
+    Outcome rows are keyed (run, source, URL, occurrence): `occurrences` counts, per table,
+    the rows of each (source, URL) written so far in this run (one Counter per run and
+    source, kept by the caller), so a URL a source lists twice gets two rows and a retried
+    run, numbering its items the same way, adds none. The fetch-ledger rows of this run's
+    bodies whose outcome is recorded here are settled in the same transaction."""
     now = datetime.now(UTC)
+    occurrences = Counter() if occurrences is None else occurrences
+    loaded = list(loaded)
+    dropped = list(dropped)
+
+    def nth(table: str, article: Article) -> int:
+        occurrences[table, article.source, article.url] += 1
+        return occurrences[table, article.source, article.url]
+
     rows = [article_row(a, run_id, now) for a in loaded]
     if conn.dialect.name == "postgresql":
         # COPY into a staging table + one merge: same result, several times faster.
@@ -111,7 +128,7 @@ def write_batch(
                 "duplicate_of": drop.duplicate_of, "kind": drop.duplicate_kind,
                 "similarity": drop.similarity, "title": a.title,
                 "published_at": _utc(a.published_at), "cluster_id": a.cluster_id,
-                "run_id": run_id, "recorded_at": now,
+                "run_id": run_id, "recorded_at": now, "occurrence": nth("duplicates", a),
             })
         elif drop.outcome is Outcome.REJECTED:
             rejects.append({
@@ -119,18 +136,46 @@ def write_batch(
                 "detail": drop.detail, "run_id": run_id, "rejected_at": now,
                 "record": _record_json(a), "title": a.title, "language": a.language,
                 "word_count": a.word_count, "published_at": _utc(a.published_at),
+                "occurrence": nth("rejects", a),
             })
         elif drop.outcome is Outcome.FAILED:
             failures.append({
                 "url": a.url, "source": a.source, "stage": drop.stage,
                 "reason": drop.reasons[0] if drop.reasons else "unknown",
                 "detail": (drop.detail or "")[:2000] or None, "run_id": run_id, "failed_at": now,
+                "occurrence": nth("failures", a),
             })
         # NOT_MODIFIED items are counted in ingest_runs (and the fetch ledger); no row here.
     insert_ignore(conn, article_duplicates, duplicates)
     insert_ignore(conn, article_rejects, rejects)
     insert_ignore(conn, article_failures, failures)
+    # A failed item is fetched again next run; every other outcome settles its body.
+    settle_fetches(conn, run_id, [*((a.source, a.url) for a in loaded),
+                                  *((d.article.source, d.article.url) for d in dropped
+                                    if d.outcome is not Outcome.FAILED)])
     return new
+
+
+def settle_fetches(conn: Connection, run_id: str, items: Iterable[tuple[str, str]]) -> int:
+    """Mark the fetch-ledger rows of bodies this run fetched, for these (source, URL), as
+    settled: their outcome is recorded, so their validators may answer later runs' 304s.
+    Rows whose body another run fetched, or another source, are left alone."""
+    by_source: dict[str, set[str]] = {}
+    for source, url in items:
+        by_source.setdefault(source, set()).add(url)
+    settled = 0
+    for source, urls in sorted(by_source.items()):
+        ordered = sorted(urls)  # one lock order, as FetchLedger.flush
+        for i in range(0, len(ordered), _IN_CHUNK):
+            result = conn.execute(
+                update(fetch_ledger)
+                .where(fetch_ledger.c.url.in_(ordered[i:i + _IN_CHUNK]),
+                       fetch_ledger.c.source == source,
+                       fetch_ledger.c.body_run_id == run_id,
+                       fetch_ledger.c.body_settled.is_(False))
+                .values(body_settled=True))
+            settled += max(result.rowcount or 0, 0)
+    return settled
 
 
 def existing_articles(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -69,7 +70,10 @@ article_duplicates = Table(
     Column("cluster_id", String(32), index=True),
     Column("run_id", String(250), nullable=False, index=True),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("run_id", "url", name="uq_article_duplicates_run_url"),
+    # The nth record of this (run, source, URL): a source may list a URL twice.
+    Column("occurrence", Integer, nullable=False, server_default="1"),
+    UniqueConstraint("run_id", "source", "url", "occurrence",
+                     name="uq_article_duplicates_item"),
 )
 
 article_rejects = Table(
@@ -90,7 +94,8 @@ article_rejects = Table(
     Column("word_count", Integer),
     Column("published_at", DateTime(timezone=True)),
     Column("resolved_run_id", String(250)),  # set when a later revalidation loaded it
-    UniqueConstraint("run_id", "url", "stage", name="uq_article_rejects_run_url_stage"),
+    Column("occurrence", Integer, nullable=False, server_default="1"),
+    UniqueConstraint("run_id", "source", "url", "occurrence", name="uq_article_rejects_item"),
 )
 
 article_failures = Table(
@@ -104,7 +109,8 @@ article_failures = Table(
     Column("detail", Text),
     Column("run_id", String(250), nullable=False, index=True),
     Column("failed_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("run_id", "url", name="uq_article_failures_run_url"),
+    Column("occurrence", Integer, nullable=False, server_default="1"),
+    UniqueConstraint("run_id", "source", "url", "occurrence", name="uq_article_failures_item"),
 )
 
 ingest_runs = Table(
@@ -201,4 +207,9 @@ fetch_ledger = Table(
     Column("consecutive_failures", Integer, nullable=False),
     Column("next_attempt_at", DateTime(timezone=True)),  # failed URLs wait (backoff)
     Column("archive_path", Text),  # the WARC file holding the last body
+    # The run that fetched the body etag/last_modified/content_sha256 describe, and whether
+    # that run's load recorded its outcome (set in the load transaction). Until then the
+    # validators prove nothing: a crash between fetch and load must not turn into a 304.
+    Column("body_run_id", String(250)),
+    Column("body_settled", Boolean, nullable=False, server_default=false()),
 )

@@ -9,11 +9,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, Table, inspect, text
 
 from etl.records import Outcome
 from etl.warehouse import MIGRATIONS_DIR, Warehouse
-from etl.warehouse.load import finish_run, write_batch
+from etl.warehouse.load import article_row, finish_run
 from etl.warehouse.schema import metadata
 
 VIEWS = {"daily_articles", "source_health", "reject_reasons"}
@@ -61,7 +61,14 @@ def test_upgrade_from_0001_with_data(warehouse_url: str, make_article, make_reje
     started = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     with wh.begin() as conn:
         loaded = [make_article(i, language="fr") for i in range(3)]
-        write_batch(conn, loaded, [make_reject(1, ["min_words", "language"])], "run-1")
+        # Rows in the shape of revision 0001 (today's write_batch writes newer columns).
+        _insert_as_stored(conn, "articles",
+                          [article_row(a, "run-1", started) for a in loaded])
+        reject = make_reject(1, ["min_words", "language"])
+        _insert_as_stored(conn, "article_rejects", [{
+            "url": reject.article.url, "source": reject.article.source, "stage": "validate",
+            "reasons": reject.reasons, "detail": reject.detail, "run_id": "run-1",
+            "rejected_at": started, "record": {"url": reject.article.url}}])
         finish_run(conn, "run-1", "wire", started_at=started, discovered=4,
                    outcomes={Outcome.LOADED: 3, Outcome.REJECTED: 1}, status="success")
 
@@ -84,6 +91,23 @@ def test_upgrade_from_0001_with_data(warehouse_url: str, make_article, make_reje
         assert conn.execute(text("SELECT articles FROM mv_daily_articles")).scalar_one() == 3
         assert conn.execute(text("SELECT rejected FROM mv_source_health")).scalar_one() == 1
     wh.dispose()
+
+
+def _downgrade(wh: Warehouse, revision: str) -> None:
+    from alembic import command
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with wh.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def _insert_as_stored(conn, table: str, rows: list[dict]) -> None:
+    """Insert `rows` into the table as the database holds it now (its columns only)."""
+    stored = Table(table, MetaData(), autoload_with=conn)
+    conn.execute(stored.insert(), [{k: v for k, v in row.items() if k in stored.c}
+                                   for row in rows])
 
 
 def _include_for(dialect: str):
@@ -111,4 +135,53 @@ def test_head_matches_schema_module(warehouse_url: str) -> None:
             "compare_type": True, "include_object": _include_for(conn.dialect.name)})
         diffs = compare_metadata(context, metadata)
     assert diffs == []
+    wh.dispose()
+
+
+def test_upgrade_from_0011_settles_processed_ledger_rows_and_keys_items(
+        warehouse_url: str, make_article) -> None:
+    """0012: ledger rows of stored, duplicate or rejected URLs are settled, others are
+    not (fetched again once); outcome rows get occurrence 1 and per-item keys, which the
+    downgrade folds back."""
+    wh = Warehouse(warehouse_url)
+    wh.migrate("0011_fetch_ledger")
+    now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    story, copy, turned_down, lost = (f"https://news.example/wire/{n}" for n in range(4))
+    with wh.begin() as conn:
+        _insert_as_stored(conn, "articles", [article_row(make_article(0), "run-1", now)])
+        _insert_as_stored(conn, "article_duplicates", [{
+            "url": copy, "source": "wire", "duplicate_of": "x", "kind": "text",
+            "run_id": "run-1", "recorded_at": now}])
+        _insert_as_stored(conn, "article_rejects", [{
+            "url": turned_down, "source": "wire", "stage": "validate", "reasons": ["x"],
+            "run_id": "run-1", "rejected_at": now, "record": {}}])
+        _insert_as_stored(conn, "article_failures", [{
+            "url": lost, "source": "wire", "stage": "extract", "reason": "extract_timeout",
+            "run_id": "run-1", "failed_at": now}])
+        _insert_as_stored(conn, "fetch_ledger", [{
+            "url": url, "source": "wire", "etag": '"v1"', "last_status": 200,
+            "last_fetched_at": now, "consecutive_failures": 0}
+            for url in (story, copy, turned_down, lost)])
+
+    wh.migrate()
+    with wh.engine.connect() as conn:
+        settled = dict(conn.execute(text("SELECT url, body_settled FROM fetch_ledger")).all())
+        assert {u: bool(v) for u, v in settled.items()} == {
+            story: True, copy: True, turned_down: True, lost: False}
+        for table in ("article_duplicates", "article_rejects", "article_failures"):
+            assert conn.execute(text(f"SELECT occurrence FROM {table}")).scalars().all() == [1]
+        assert set(inspect(conn).get_view_names()) >= VIEWS | {"story_clusters"}
+    # A second source's and a second listing's rows fit now.
+    with wh.begin() as conn:
+        _insert_as_stored(conn, "article_duplicates", [{
+            "url": copy, "source": source, "duplicate_of": "x", "kind": "text",
+            "run_id": "run-1", "recorded_at": now, "occurrence": n}
+            for source, n in (("other", 1), ("wire", 2))])
+
+    _downgrade(wh, "0011_fetch_ledger")
+    assert _version(wh) == "0011_fetch_ledger"
+    with wh.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM article_duplicates")).scalar() == 1
+    wh.migrate()
+    assert _version(wh) == _head()
     wh.dispose()
