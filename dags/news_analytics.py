@@ -9,18 +9,20 @@ source that failed as a whole or failed every item in the triggering ingest run(
 
 Warehouse: the connection `warehouse_default` through the common-sql provider's hook
 (PostgresHook for a postgres connection); a type with no SQL provider installed (sqlite)
-is read from its URI, as news_ingest does; when it is not defined, etl's own resolution
-(NEWS_ETL_WAREHOUSE_URL, else the embedded SQLite default). A connection that cannot hold
-the warehouse fails the task at once, without retries, with a one-line message.
+is read from its URI, as news_ingest does; when it is not defined, the settings'
+warehouse_url (NEWS_ETL_WAREHOUSE_URL, else the embedded SQLite default). A connection that
+cannot hold the warehouse fails the task at once, without retries, with a one-line message.
+The alarms' default Params come from the settings (NEWS_ETL_REJECT_THRESHOLD,
+NEWS_ETL_REJECT_MIN_ITEMS, NEWS_ETL_REJECT_WINDOW_HOURS).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 from news_assets import ARTICLES
+from news_settings import settings
 
 CONN_ID = "warehouse_default"
 
@@ -35,7 +37,7 @@ def _warehouse():
 
     plain = WarehouseHook(CONN_ID)
     if plain.get_uri() is None:  # not defined: NEWS_ETL_WAREHOUSE_URL, else the default
-        return plain.get_warehouse()
+        return plain.get_warehouse(settings())
     conn = BaseHook.get_connection(CONN_ID)
     try:
         hook = conn.get_hook()
@@ -44,7 +46,7 @@ def _warehouse():
     if not isinstance(hook, DbApiHook):
         # The connection's URI as news_ingest reads it: the same warehouse, or the same
         # one-line failure (no retries) for a type that cannot be one.
-        return plain.get_warehouse()
+        return plain.get_warehouse(settings())
     # The provider builds the SQLAlchemy URL (psycopg 3 for postgres); etl renders it
     # with the password hidden whenever it is logged.
     engine = hook.get_sqlalchemy_engine()
@@ -72,15 +74,14 @@ def _triggering_run_ids() -> list[str]:
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     params={
         "reject_threshold": Param(
-            float(os.environ.get("NEWS_ETL_REJECT_THRESHOLD", "0.5")), type="number",
-            minimum=0, maximum=1,
+            settings().reject_threshold, type="number", minimum=0, maximum=1,
             description="Fail when a source's latest run rejected more than this share."),
         "min_items": Param(
-            int(os.environ.get("NEWS_ETL_REJECT_MIN_ITEMS", "20")), type="integer", minimum=1,
+            settings().reject_min_items, type="integer", minimum=1,
             description="Only judge runs that processed at least this many items."),
         "window_hours": Param(
-            int(os.environ.get("NEWS_ETL_REJECT_WINDOW_HOURS", "168")), type="integer",
-            minimum=1, description="Only judge runs started within this many hours."),
+            settings().reject_window_hours, type="integer", minimum=1,
+            description="Only judge runs started within this many hours."),
     },
     doc_md=__doc__,
 )

@@ -2,29 +2,28 @@
 
 Tasks only wire etl functions together and pass references (source names, staging
 folders) through XCom, never article data. Heavy libraries are imported inside tasks.
+Configuration (sources file, staging, archive, rules) comes from plugins/news_settings.py.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, setup, task
 from news_assets import ARTICLES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SOURCES_FILE = os.environ.get("NEWS_ETL_SOURCES_FILE", str(REPO_ROOT / "seeds" / "sources.yml"))
-
 
 def _sources():
-    from etl.config import load_sources
+    from news_settings import sources
 
-    return load_sources(SOURCES_FILE)
+    return sources()
 
 
 def _options(params: dict):
-    from etl.pipeline import RunOptions, requested_interval
+    from news_settings import run_options
+
+    from etl.pipeline import requested_interval
 
     context = get_current_context()
     # Every entry not seen yet, up to each source's max_age_days; only a backfill
@@ -32,10 +31,7 @@ def _options(params: dict):
     since, until = requested_interval(
         getattr(context.get("dag_run"), "run_type", None), bool(params.get("only_interval")),
         context.get("data_interval_start"), context.get("data_interval_end"))
-    # Inside Airflow, parallelism is Airflow's job (mapped tasks, worker slots): a process
-    # pool per task would oversubscribe the cores. NEWS_ETL_TASK_WORKERS raises it.
-    workers = int(os.environ.get("NEWS_ETL_TASK_WORKERS", "1"))
-    return RunOptions(max_items=params.get("limit"), since=since, until=until, workers=workers)
+    return run_options(max_items=params.get("limit"), since=since, until=until)
 
 
 def _planned(sources: list[str] | None) -> list[str]:
@@ -108,7 +104,9 @@ def news_ingest():
     def discover(source_name: str, params: dict | None = None) -> int:
         """Find one source's items and split them into chunks (a feed that is down fails
         this task only)."""
-        from etl.pipeline import stage_discover, staging_root
+        from news_settings import staging_root
+
+        from etl.pipeline import stage_discover
 
         context = get_current_context()
         context["source_name"] = source_name  # type: ignore[typeddict-unknown-key]
@@ -119,7 +117,9 @@ def news_ingest():
     @task(trigger_rule="all_done")
     def plan_chunks(sources: list[str]) -> list[str]:
         """Every chunk folder discovered, whichever sources failed."""
-        from etl.pipeline import staged_chunks, staging_root
+        from news_settings import staging_root
+
+        from etl.pipeline import staged_chunks
 
         return staged_chunks(get_current_context()["run_id"], staging_root(),
                              _planned(sources))
@@ -129,6 +129,7 @@ def news_ingest():
     @task(map_index_template="{{ chunk_label }}", pool="news_fetch")
     def extract(chunk: str, params: dict | None = None) -> str:
         """Fetch (web sources) and extract one chunk of a source."""
+        from news_settings import settings
         from warehouse_hook import WarehouseHook
 
         from etl.pipeline import stage_fetch_extract
@@ -139,27 +140,31 @@ def news_ingest():
         context["chunk_label"] = label  # type: ignore[typeddict-unknown-key]
         source = _sources().select([path.parent.name])[0]
         return stage_fetch_extract(chunk, source, context["run_id"], _options(params or {}),
-                                   WarehouseHook().get_warehouse())
+                                   WarehouseHook().get_warehouse(settings()))
 
     @task
     def validate(chunk: str) -> str:
         """Great Expectations suite on the chunk's batches; rejects are quarantined."""
+        from news_settings import settings
+
         from etl.pipeline import stage_validate
 
         source = _sources().select([Path(chunk).parent.name])[0]
-        return stage_validate(chunk, {source.name: source.min_words} if source.min_words
-                              else None)
+        min_words = source.min_words if source.min_words is not None else settings().min_words
+        return stage_validate(chunk, {source.name: min_words})
 
     @task(trigger_rule="all_done")
     def load(sources: list[str]) -> dict:
         """Dedup and load every source's chunks in one serial step (the dedup decisions
         need one writer); records failed sources and chunks too, so the counts add up."""
+        from news_settings import run_options, settings, staging_root
         from warehouse_hook import WarehouseHook
 
-        from etl.pipeline import stage_load, staging_root
+        from etl.pipeline import stage_load
 
         summary = stage_load(get_current_context()["run_id"], staging_root(),
-                             _planned(sources), WarehouseHook().get_warehouse())
+                             _planned(sources), WarehouseHook().get_warehouse(settings()),
+                             options=run_options())
         return summary.as_dict()
 
     @task(outlets=[ARTICLES])

@@ -6,14 +6,9 @@ it to history without fetching: pick a source and a range of fetch days.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from airflow.sdk import Param, dag, get_current_context, task
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SOURCES_FILE = os.environ.get("NEWS_ETL_SOURCES_FILE", str(REPO_ROOT / "seeds" / "sources.yml"))
 
 
 @dag(
@@ -38,21 +33,20 @@ def news_reextract():
     @task
     def reextract_source(params: dict | None = None) -> dict:
         """Re-extract the archived pages of one source and update the warehouse."""
+        from news_settings import run_options, settings, sources
         from warehouse_hook import WarehouseHook
 
-        from etl.config import load_sources
-        from etl.pipeline import RunOptions
         from etl.reextract import reextract
 
         params = params or {}
-        source = load_sources(SOURCES_FILE).select([params["source"]])[0]
+        source = sources().select([params["source"]])[0]
 
         def day(value):
             return datetime.fromisoformat(value) if value else None
 
-        # Parallelism inside Airflow is Airflow's job; NEWS_ETL_TASK_WORKERS raises it.
-        options = RunOptions(workers=int(os.environ.get("NEWS_ETL_TASK_WORKERS", "1")))
-        summary = reextract(WarehouseHook().get_warehouse(), source,
+        # Archive root, rules and workers (NEWS_ETL_TASK_WORKERS) from the settings.
+        options = run_options()
+        summary = reextract(WarehouseHook().get_warehouse(settings()), source,
                             since=day(params.get("date_from")), until=day(params.get("date_to")),
                             run_id=get_current_context()["run_id"], options=options)
         print(f"re-extracted {source.name}: {summary.totals()}")

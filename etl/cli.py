@@ -1,4 +1,8 @@
-"""`news-etl`: run the pipeline without Airflow."""
+"""`news-etl`: run the pipeline without Airflow.
+
+An edge: `main` assembles the configuration (etl.settings.Settings: environment + flags),
+configures logging, and passes values down to the library.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl.analytics import failed_sources
-from etl.config import ConfigError, load_sources
-from etl.pipeline import RunOptions, RunSummary, ingest
+from etl.config import ConfigError
+from etl.pipeline import RunSummary, ingest
+from etl.settings import Settings
 from etl.warehouse import (
     Warehouse,
     WarehouseConfigError,
@@ -23,7 +28,7 @@ from etl.warehouse import (
     safe_url,
 )
 
-log = logging.getLogger("etl.cli")
+log = logging.getLogger(__name__)
 
 # Exit codes (also in --help and the README).
 EXIT_OK = 0  # every source completed; rejected and failed items included
@@ -72,11 +77,17 @@ def print_rows(warehouse: Warehouse, limit: int = 5, out=None) -> None:
         print(f"  [{source}/{language}] {words:>5} words  {title}", file=out)
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    sources = load_sources(args.sources)
-    warehouse = Warehouse(args.warehouse)
-    options = RunOptions(batch_size=args.batch_size, max_items=args.limit,
-                         workers=args.workers, extract_timeout_s=args.extract_timeout)
+def open_warehouse(settings: Settings) -> Warehouse:
+    """The warehouse at settings.warehouse_url; an unusable URL's error says when it came
+    from the environment rather than from --warehouse."""
+    return Warehouse(settings.warehouse_url, origin=settings.env_name("warehouse_url"))
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    sources = settings.load_sources(args.sources)
+    warehouse = open_warehouse(settings)
+    options = settings.run_options(batch_size=args.batch_size, max_items=args.limit,
+                                   workers=args.workers, extract_timeout_s=args.extract_timeout)
     names = list(dict.fromkeys(args.source)) if args.source else None  # repeats run once
     summary = ingest(sources, warehouse, names=names, run_id=args.run_id, options=options)
     if args.json:
@@ -94,32 +105,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    warehouse = Warehouse(args.warehouse)
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    warehouse = open_warehouse(settings)
     warehouse.migrate(args.revision)
     print(f"warehouse {safe_url(warehouse.url)} is at revision {args.revision}")
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from etl.report import print_report
 
-    warehouse = Warehouse(args.warehouse)
+    warehouse = open_warehouse(settings)
     code = print_report(warehouse, args.run_id)
     if code == 0 and args.rows:
         print_rows(warehouse, args.rows)
     return code
 
 
-def cmd_revalidate(args: argparse.Namespace) -> int:
+def cmd_revalidate(args: argparse.Namespace, settings: Settings) -> int:
     from etl.revalidate import revalidate
 
     min_words = None
     if args.sources:
-        min_words = {s.name: s.min_words for s in load_sources(args.sources).sources
+        min_words = {s.name: s.min_words for s in settings.load_sources(args.sources).sources
                      if s.min_words is not None}
-    summary = revalidate(Warehouse(args.warehouse), sources=args.source or None,
-                         min_words=min_words)
+    summary = revalidate(open_warehouse(settings), sources=args.source or None,
+                         min_words=min_words, default_min_words=settings.min_words,
+                         near_dup_threshold=settings.near_dup_threshold)
     if not summary.reports:
         print("no quarantined rows to revalidate")
         return 0
@@ -194,16 +206,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def configure_logging(verbose: bool) -> None:
+    """The process's logging: the CLI's job, never the library's."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # GX logs at INFO on import (doc decorators); the others are chatty at INFO.
     for noisy in ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    settings: Settings | None = None
     try:
-        return args.func(args)
+        settings = Settings.load(warehouse_url=getattr(args, "warehouse", None))
+        return args.func(args, settings)
     except ConfigError as exc:
         print(f"news-etl: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -217,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The warehouse went away or refused a statement mid-run: one line, no password,
         # no SQL parameters (article text); -v shows the traceback.
         log.debug("warehouse error", exc_info=True)
-        url = resolve_url(getattr(args, "warehouse", None))
+        url = resolve_url(settings.warehouse_url) if settings else ""
         print(f"news-etl: warehouse error on {safe_url(url)}: {describe_error(exc, url)}",
               file=sys.stderr)
         return EXIT_RUN_FAILED

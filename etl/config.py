@@ -1,103 +1,130 @@
 """sources.yml → typed, validated configuration.
 
-Errors name the source and the field, so a bad config fails fast with a message a
-user can act on, before anything is read or fetched.
+`HttpSettings`, `SourceConfig` and `SourcesFile` are frozen pydantic dataclasses: the field
+declarations are the rules, and each field's description is what an error says it must be.
+Errors name the source and the field (and, for an unknown key, the closest known one), so a
+bad config fails fast with a message a user can act on, before anything is read or fetched.
+
+Nothing here reads the environment: overrides of the `http:` block from the environment
+(NEWS_ETL_ALLOW_HOSTS, …) are collected by `etl.settings.Settings` at the edge and passed
+to `load_sources(http_overrides=…)`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import os
 import re
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
-SOURCE_KINDS = ("files", "urls", "feed", "sitemap", "warc")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_LANG_RE = re.compile(r"^[a-z]{2}$")
+SourceKind = Literal["files", "urls", "feed", "sitemap", "warc"]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_LIMITER_SCHEMES = ("redis://", "rediss://", "unix://")
+# Unknown keys are refused (a misspelt key would otherwise be silently ignored).
+_STRICT = ConfigDict(extra="forbid")
 
 
 class ConfigError(ValueError):
     """A sources file that cannot be used, with the source and field named."""
 
 
-@dataclass(frozen=True)
+def _split_commas(value: Any) -> Any:
+    """`allow_hosts: "a, b"` (and NEWS_ETL_ALLOW_HOSTS=a,b) as a list."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _check_limiter_url(value: str) -> str:
+    if value and not value.startswith(_LIMITER_SCHEMES):
+        raise PydanticCustomError("config", "must be a redis://, rediss:// or unix:// URL")
+    return value
+
+
+def _compile_patterns(value: Any) -> Any:
+    """Regexes compiled here, so a bad one is reported with re's own explanation."""
+    if not isinstance(value, list | tuple):
+        return value  # pydantic reports the type
+    compiled = []
+    for pattern in value:
+        if isinstance(pattern, re.Pattern):
+            compiled.append(pattern)
+            continue
+        try:
+            compiled.append(re.compile(str(pattern)))
+        except re.error as exc:
+            raise PydanticCustomError("config", "bad regex {pattern}: {error}",
+                                      {"pattern": repr(pattern), "error": str(exc)}) from None
+    return compiled
+
+
+@dataclass(frozen=True, config=_STRICT)
 class HttpSettings:
     """HTTP behaviour; a top-level `http:` block, overridable per source and by environment."""
 
-    user_agent: str = "news-etl/0.1 (+https://github.com/news-etl/news-etl)"
-    timeout_s: float = 20.0  # read timeout; connect timeout is min(timeout_s, 10)
-    max_bytes: int = 10 * 1024 * 1024  # raw body cap
-    max_decompressed_bytes: int = 50 * 1024 * 1024
-    min_delay_s: float = 1.0  # politeness: minimum gap between two requests to one host
-    max_per_host: int = 2  # concurrent requests to one host
-    max_redirects: int = 5
-    retries: int = 3
-    backoff_s: float = 0.5
-    allow_hosts: tuple[str, ...] = ()  # names, IPs or CIDR ranges exempt from the SSRF guard
-    obey_robots: bool = True
-    workers: int = 8  # fetch threads
+    user_agent: str = Field("news-etl/0.1 (+https://github.com/news-etl/news-etl)",
+                            description="a string")
+    # read timeout; connect timeout is min(timeout_s, 10)
+    timeout_s: float = Field(20.0, description="a number of seconds")
+    max_bytes: int = Field(10 * 1024 * 1024, description="a whole number of bytes")  # raw body
+    max_decompressed_bytes: int = Field(50 * 1024 * 1024, description="a whole number of bytes")
+    # politeness: minimum gap between two requests to one host
+    min_delay_s: float = Field(1.0, description="a number of seconds")
+    max_per_host: int = Field(2, description="a whole number")  # concurrent requests to a host
+    max_redirects: int = Field(5, description="a whole number")
+    retries: int = Field(3, description="a whole number")
+    backoff_s: float = Field(0.5, description="a number of seconds")
+    # names, IPs or CIDR ranges exempt from the SSRF guard
+    allow_hosts: Annotated[tuple[str, ...], BeforeValidator(_split_commas)] = Field(
+        (), description="a list of host names, IPs or CIDR ranges")
+    obey_robots: bool = Field(True, description="true or false")
+    workers: int = Field(8, description="a whole number")  # fetch threads
     # Shared politeness (etl/fetch/politeness.py): empty = per process; a redis:// URL =
     # every process and machine using that Redis shares per-host limits and robots.txt.
-    limiter_url: str = ""
-    robots_ttl_s: float = 3600.0  # robots.txt is fetched at most once per origin per TTL
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any], where: str, base: HttpSettings | None = None):
-        base = base or cls()
-        known = {f.name: f for f in fields(cls)}
-        changes: dict[str, Any] = {}
-        for key, value in (data or {}).items():
-            if key not in known:
-                raise ConfigError(f"{where}: unknown http setting {key!r}")
-            default = getattr(base, key)
-            try:
-                if isinstance(default, tuple):
-                    if isinstance(value, str):
-                        value = [v.strip() for v in value.split(",") if v.strip()]
-                    value = tuple(str(v) for v in value)
-                elif isinstance(default, bool):
-                    value = value if isinstance(value, bool) else str(value).lower() in (
-                        "1", "true", "yes", "on")
-                else:
-                    value = type(default)(value)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{where}: http setting {key!r} is invalid: {exc}") from exc
-            changes[key] = value
-        url = changes.get("limiter_url")
-        if url and not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(f"{where}: http setting 'limiter_url' must be a redis://, "
-                              f"rediss:// or unix:// URL")
-        return replace(base, **changes)
-
-    @classmethod
-    def from_env(cls, base: HttpSettings) -> HttpSettings:
-        """NEWS_ETL_ALLOW_HOSTS, NEWS_ETL_MIN_DELAY_S, NEWS_ETL_USER_AGENT, … override the file."""
-        data = {}
-        for f in fields(cls):
-            env = os.environ.get(f"NEWS_ETL_{f.name.upper()}")
-            if env is not None:
-                data[f.name] = env
-        return cls.from_mapping(data, "environment", base) if data else base
+    limiter_url: Annotated[str, AfterValidator(_check_limiter_url)] = Field(
+        "", description="a redis://, rediss:// or unix:// URL, or empty")
+    # robots.txt is fetched at most once per origin per TTL
+    robots_ttl_s: float = Field(3600.0, description="a number of seconds")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class SourceConfig:
-    name: str
-    kind: str
-    location: str  # resolved: absolute path/glob for files, URL or path otherwise
-    language: str | None = None
-    boilerplate: tuple[re.Pattern[str], ...] = ()
-    max_items: int | None = None
-    refresh: bool = False  # re-fetch URLs already loaded
-    urls: tuple[str, ...] = ()  # inline URL list for kind=urls
-    http: HttpSettings = field(default_factory=HttpSettings)
-    min_words: int | None = None  # overrides the validation default
+    name: str = Field(pattern=_NAME_PATTERN, description=f"a name matching {_NAME_PATTERN}")
+    kind: SourceKind = Field(description=f"one of {SOURCE_KINDS}")
+    # resolved: absolute path/glob for files, URL or path otherwise
+    location: str = Field(description="a string: a path, glob or URL")
+    language: str | None = Field(None, pattern=r"^[a-z]{2}$",
+                                 description="an ISO 639-1 code like 'fr'")
+    # matching lines are removed from this source's text
+    boilerplate: Annotated[tuple[re.Pattern[str], ...], BeforeValidator(_compile_patterns)] = (
+        Field((), description="a list of regular expressions"))
+    # per run
+    max_items: int | None = Field(None, strict=True, ge=1, description="a positive integer")
+    refresh: bool = Field(False, description="true or false")  # re-fetch URLs already loaded
+    urls: tuple[str, ...] = Field((), description="a list of strings")  # inline list, kind urls
+    http: HttpSettings = Field(default_factory=HttpSettings, description="a mapping")
+    # overrides the validation default
+    min_words: int | None = Field(None, strict=True, ge=0,
+                                  description="a non-negative integer")
     # Scheduled runs take every feed/sitemap entry not yet seen, up to this many days old;
     # older entries are recorded as not_modified (older_than_max_age).
-    max_age_days: int = 30
+    max_age_days: int = Field(30, strict=True, ge=1, description="a positive integer (days)")
 
 
 @dataclass(frozen=True)
@@ -116,7 +143,62 @@ class SourcesFile:
         return [known[n] for n in names]
 
 
-def _resolve_location(raw: str, base_dir: Path, kind: str, where: str = "source",
+HTTP_SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(HttpSettings))
+# Keys a source entry may have: SourceConfig's fields, plus what only the loader reads.
+_LOADER_KEYS = ("allow_outside",)
+SOURCE_KEYS: tuple[str, ...] = (*(f.name for f in dataclasses.fields(SourceConfig)),
+                                *_LOADER_KEYS)
+_HTTP = TypeAdapter(HttpSettings)
+_SOURCE = TypeAdapter(SourceConfig)
+
+
+def did_you_mean(key: object, known: tuple[str, ...]) -> str:
+    """' (did you mean 'location'?)' for a near miss, else the list of known keys."""
+    close = difflib.get_close_matches(str(key), known, n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (known: {', '.join(sorted(known))})"
+
+
+def describe_errors(exc: ValidationError, where: str, cls: type, noun: str,
+                    known: tuple[str, ...]) -> str:
+    """One line naming every bad key: what it must be (the field's description), what it got,
+    and for an unknown key the closest known one."""
+    problems: list[str] = []
+    declared = cls.__pydantic_fields__
+    for error in exc.errors():
+        key = error["loc"][0] if error["loc"] else ""
+        if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+            problem = f"unknown {noun} {key!r}{did_you_mean(key, known)}"
+        elif error["type"] in ("missing", "missing_argument"):
+            problem = f"{noun} {key!r} is required"
+        elif error["type"] == "config":  # our own message: it says what is wrong
+            problem = f"{noun} {key!r}: {error['msg']}"
+        else:
+            field = declared.get(str(key))
+            rule = field.description if field else None
+            problem = (f"{noun} {key!r} must be {rule}, got {error['input']!r}" if rule
+                       else f"{noun} {key!r}: {error['msg']}, got {error['input']!r}")
+        if problem not in problems:
+            problems.append(problem)
+    return f"{where}: " + "; ".join(problems)
+
+
+def layer_http(base: HttpSettings, changes: Any, where: str) -> HttpSettings:
+    """`base` with the settings of one `http:` block (or override mapping) applied."""
+    if not changes:
+        return base
+    if not isinstance(changes, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of http settings, "
+                          f"got {type(changes).__name__}")
+    try:
+        return _HTTP.validate_python({**dataclasses.asdict(base), **changes})
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, where, HttpSettings, "http setting",
+                                          HTTP_SETTING_NAMES)) from None
+
+
+def _resolve_location(raw: str, base_dir: Path, where: str = "source",
                       allow_outside: bool = False) -> str:
     """URLs as given; paths relative to the sources file's folder.
 
@@ -143,68 +225,38 @@ def _source(entry: Any, index: int, base_dir: Path, http: HttpSettings) -> Sourc
         raise ConfigError(f"sources[{index}]: expected a mapping, got {type(entry).__name__}")
     name = entry.get("name")
     where = f"source {name!r}" if name else f"sources[{index}]"
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigError(f"{where}: field 'name' must match {_NAME_RE.pattern}")
-    kind = entry.get("kind")
-    if kind not in SOURCE_KINDS:
-        raise ConfigError(f"{where}: field 'kind' must be one of {SOURCE_KINDS}, got {kind!r}")
-    urls = entry.get("urls") or ()
-    if urls and (not isinstance(urls, list) or not all(isinstance(u, str) for u in urls)):
-        raise ConfigError(f"{where}: field 'urls' must be a list of strings")
-    location = entry.get("location")
-    if not location and not (kind == "urls" and urls):
-        raise ConfigError(f"{where}: field 'location' is required for kind {kind!r}")
-    if location is not None and not isinstance(location, str):
-        raise ConfigError(f"{where}: field 'location' must be a string")
-    language = entry.get("language")
-    if language is not None and (not isinstance(language, str) or not _LANG_RE.match(language)):
-        raise ConfigError(f"{where}: field 'language' must be an ISO 639-1 code like 'fr'")
-    patterns = entry.get("boilerplate") or []
-    if not isinstance(patterns, list):
-        raise ConfigError(f"{where}: field 'boilerplate' must be a list of regular expressions")
-    compiled = []
-    for pattern in patterns:
-        try:
-            compiled.append(re.compile(str(pattern)))
-        except re.error as exc:
-            raise ConfigError(
-                f"{where}: field 'boilerplate': bad regex {pattern!r}: {exc}") from exc
-    max_items = entry.get("max_items")
-    if max_items is not None and (not isinstance(max_items, int) or max_items < 1):
-        raise ConfigError(f"{where}: field 'max_items' must be a positive integer")
-    min_words = entry.get("min_words")
-    if min_words is not None and (not isinstance(min_words, int) or min_words < 0):
-        raise ConfigError(f"{where}: field 'min_words' must be a non-negative integer")
-    max_age_days = entry.get("max_age_days", 30)
-    if isinstance(max_age_days, bool) or not isinstance(max_age_days, int) or max_age_days < 1:
-        raise ConfigError(f"{where}: field 'max_age_days' must be a positive integer (days), "
-                          f"got {max_age_days!r}")
-    allow_outside = entry.get("allow_outside", False)
+    fields = dict(entry)
+    allow_outside = fields.pop("allow_outside", False)
     if not isinstance(allow_outside, bool):
-        raise ConfigError(f"{where}: field 'allow_outside' must be true or false")
-    known = {"name", "kind", "location", "language", "boilerplate", "max_items", "refresh",
-             "urls", "http", "min_words", "allow_outside", "max_age_days"}
-    extra = sorted(set(entry) - known)
-    if extra:
-        raise ConfigError(f"{where}: unknown field(s) {extra}")
-    return SourceConfig(
-        name=name,
-        kind=kind,
-        location=(_resolve_location(location, base_dir, kind, where, allow_outside)
-                  if location else ""),
-        language=language,
-        boilerplate=tuple(compiled),
-        max_items=max_items,
-        refresh=bool(entry.get("refresh", False)),
-        urls=tuple(urls),
-        http=HttpSettings.from_mapping(entry.get("http") or {}, f"{where}: http", http),
-        min_words=min_words,
-        max_age_days=max_age_days,
-    )
+        raise ConfigError(f"{where}: field 'allow_outside' must be true or false, "
+                          f"got {allow_outside!r}")
+    source_http = layer_http(http, fields.pop("http", None), f"{where}: http")
+    for key in ("location", "urls", "boilerplate"):  # `key:` with nothing after it = absent
+        if fields.get(key) is None:
+            fields.pop(key, None)
+    fields.setdefault("location", "")
+    try:
+        source = _SOURCE.validate_python({**fields, "http": source_http})
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, where, SourceConfig, "field",
+                                          SOURCE_KEYS)) from None
+    if not source.location and not (source.kind == "urls" and source.urls):
+        raise ConfigError(f"{where}: field 'location' is required for kind {source.kind!r}")
+    if not source.location:
+        return source
+    return dataclasses.replace(
+        source, location=_resolve_location(source.location, base_dir, where, allow_outside))
 
 
-def load_sources(path: str | os.PathLike[str]) -> SourcesFile:
-    """Read and validate a sources file. Raises ConfigError naming the source and field."""
+def load_sources(path: str | os.PathLike[str],
+                 http_overrides: Mapping[str, Any] | None = None,
+                 overrides_from: str = "overrides") -> SourcesFile:
+    """Read and validate a sources file. Raises ConfigError naming the source and field.
+
+    `http_overrides` (the edge passes the environment's NEWS_ETL_<SETTING> values) apply
+    over the file's top-level `http:` block; a source's own `http:` block applies over both.
+    `overrides_from` names them in error messages.
+    """
     path = Path(path).resolve()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -215,9 +267,13 @@ def load_sources(path: str | os.PathLike[str]) -> SourcesFile:
     if isinstance(data, list):
         data = {"sources": data}
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
-        raise ConfigError(f"{path}: expected a top-level 'sources:' list")
-    http = HttpSettings.from_mapping(data.get("http") or {}, "http")
-    http = HttpSettings.from_env(http)
+        hint = ""
+        if isinstance(data, dict) and "sources" not in data:
+            close = difflib.get_close_matches("sources", [str(k) for k in data], n=1)
+            hint = f" (found {close[0]!r}: did you mean 'sources'?)" if close else ""
+        raise ConfigError(f"{path}: expected a top-level 'sources:' list{hint}")
+    http = layer_http(HttpSettings(), data.get("http"), "http")
+    http = layer_http(http, http_overrides, overrides_from)
     sources = tuple(
         _source(entry, i, path.parent, http) for i, entry in enumerate(data["sources"])
     )

@@ -57,7 +57,7 @@ class RunOptions:
     """Per-run knobs (CLI flags / DAG Params)."""
 
     batch_size: int = 200
-    min_words: int | None = None  # None: $NEWS_ETL_MIN_WORDS, else 50
+    min_words: int | None = None  # for sources that set none; None: validate's default (50)
     max_items: int | None = None  # per source, overrides the source's own max_items
     workers: int = 0  # extraction processes; 0 = one per core, 1 = inline
     extract_timeout_s: float = 60.0  # hard limit per document (reason extract_timeout)
@@ -67,8 +67,12 @@ class RunOptions:
     # max_age_days old; the fetch ledger keeps runs incremental.
     since: datetime | None = None
     until: datetime | None = None
-    # Near-duplicate similarity threshold; None = $NEWS_ETL_NEAR_DUP_THRESHOLD or the default.
+    # Near-duplicate similarity threshold; None = the dedup default.
     near_dup_threshold: float | None = None
+    # Where fetched bodies and Data Docs go; None = data/archive, data/data-docs. The edges
+    # fill these and the two above from etl.settings.Settings (NEWS_ETL_* variables).
+    archive_root: str | None = None
+    data_docs_dir: str | None = None
 
 
 def requested_interval(run_type: str | None, only_interval: bool, start: datetime | None,
@@ -280,7 +284,8 @@ def _fetch_and_extract(
             sink, fetcher,
             ledger=(FetchLedger(warehouse, source.name, run_id=run_id)
                     if warehouse is not None else None),
-            archive=WarcArchive(run_id or "run", source.name) if options.archive else None,
+            archive=(WarcArchive(run_id or "run", source.name, root=options.archive_root)
+                     if options.archive else None),
             refresh=source.refresh,
         )
         stages.append(fetch)
@@ -366,18 +371,21 @@ def ingest_source(
     report.stage_stats = [s.stats.as_dict()
                           for s in [*([found] if found else []), *stages, validate,
                                     loader.dedup, loader.near]]
-    report.report_path = _data_docs(validate, run_id, source.name)
+    report.report_path = _data_docs(validate, run_id, source.name, options.data_docs_dir)
     _finish(warehouse, run_id, source.name, started, report, validate.results)
     return report
 
 
-def _data_docs(validate: ValidateStage, run_id: str, source: str) -> str | None:
-    return _data_docs_from(validate.gx_results, run_id, source)
+def _data_docs(validate: ValidateStage, run_id: str, source: str,
+               root: str | None = None) -> str | None:
+    return _data_docs_from(validate.gx_results, run_id, source, root)
 
 
-def _data_docs_from(results: list[Any], run_id: str, source: str) -> str | None:
-    """Data Docs of this run and source; a failure to render never fails the run."""
-    folder = data_docs_root() / safe_name(run_id) / source
+def _data_docs_from(results: list[Any], run_id: str, source: str,
+                    root: str | None = None) -> str | None:
+    """Data Docs of this run and source under `root`; a failure to render never fails
+    the run."""
+    folder = data_docs_root(root) / safe_name(run_id) / source
     try:
         path = build_data_docs(results, folder, run_id)
     except Exception as exc:
@@ -422,7 +430,8 @@ def ingest(
 # --- Staged execution (Airflow): each step reads and writes files under the staging dir.
 
 def staging_root(path: str | os.PathLike[str] | None = None) -> Path:
-    return Path(path or os.environ.get("NEWS_ETL_STAGING_DIR") or DEFAULT_STAGING_DIR)
+    """`path` (the edges pass NEWS_ETL_STAGING_DIR), else data/staging."""
+    return Path(path or DEFAULT_STAGING_DIR)
 
 
 def run_dir(root: Path, run_id: str, source: str) -> Path:
@@ -608,11 +617,12 @@ def _load_chunk(path: Path, loader: BatchLoader, sink: OutcomeBuffer, batch_size
 
 
 def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse,
-               batch_size: int = 200) -> RunSummary:
+               batch_size: int = 200, options: RunOptions | None = None) -> RunSummary:
     """Dedup and load every source's validated chunks and record each source's run.
 
     Items of chunks whose extract or validate task failed are recorded as failed, so the
     run's counts still add up."""
+    options = options or RunOptions()  # its near_dup_threshold and data_docs_dir apply
     warehouse.ensure_schema()
     reports = []
     canonicals = CanonicalTracker()  # one per run: canonical links shared across sources
@@ -626,7 +636,8 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
         with warehouse.begin() as conn:
             start_run(conn, run_id, name, started)
         sink = OutcomeBuffer()
-        loader = BatchLoader(warehouse, run_id, sink, canonicals=canonicals)
+        loader = BatchLoader(warehouse, run_id, sink, options.near_dup_threshold,
+                             canonicals=canonicals)
         stats: list[dict[str, Any]] = [meta["stage_stats"]] if "stage_stats" in meta else []
         results: list[dict[str, Any]] = []
         if meta_path.exists():  # entries the date window left out (counted in discovered)
@@ -645,7 +656,7 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
         if report.status == "success":
             report.status, report.error = _all_failed(report.discovered, report.outcomes,
                                                        report.stage_stats)
-        report.report_path = _data_docs_from(results, run_id, name)
+        report.report_path = _data_docs_from(results, run_id, name, options.data_docs_dir)
         _finish(warehouse, run_id, name, started, report, results)
         reports.append(report)
     return RunSummary(run_id, reports)

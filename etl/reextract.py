@@ -49,7 +49,8 @@ def reextract(
     with warehouse.begin() as conn:
         start_run(conn, run_id, source.name, started)
     sink = OutcomeBuffer()
-    files = archived_files(source.name, since, until, root=archive_root)
+    files = archived_files(source.name, since, until,
+                           root=archive_root or options.archive_root)
 
     def archived():
         for path in files:
@@ -61,7 +62,8 @@ def reextract(
                            PoolSettings(workers=options.workers,
                                         timeout_s=options.extract_timeout_s))
     validate = ValidateStage(sink, _min_words(source, options), batch_size=options.batch_size)
-    loader = BatchLoader(warehouse, run_id, sink, replace_existing=True)
+    loader = BatchLoader(warehouse, run_id, sink, options.near_dup_threshold,
+                         replace_existing=True)
     for batch in batched(validate(extract(found)), options.batch_size):
         loader.load(batch)
     loader.flush()
@@ -71,6 +73,6 @@ def reextract(
         stage_stats=[extract.stats.as_dict(), validate.stats.as_dict(),
                      loader.dedup.stats.as_dict()],
     )
-    report.report_path = _data_docs(validate, run_id, source.name)
+    report.report_path = _data_docs(validate, run_id, source.name, options.data_docs_dir)
     _finish(warehouse, run_id, source.name, started, report, validate.results)
     return RunSummary(run_id, [report])

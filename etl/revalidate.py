@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from etl.pipeline import BatchLoader, OutcomeBuffer, RunSummary, SourceReport, _finish, new_run_id
 from etl.records import Article, Dropped, Outcome
-from etl.validate import ValidateStage
+from etl.validate import DEFAULT_MIN_WORDS, ValidateStage
 from etl.warehouse import Warehouse
 from etl.warehouse.load import start_run
 from etl.warehouse.schema import article_rejects
@@ -37,8 +37,10 @@ class _RequarantineFilter(OutcomeBuffer):
 def revalidate(
     warehouse: Warehouse, *, sources: list[str] | None = None, run_id: str | None = None,
     batch_size: int = 200, min_words: dict[str, int] | None = None,
+    default_min_words: int = DEFAULT_MIN_WORDS, near_dup_threshold: float | None = None,
 ) -> RunSummary:
-    """Re-validate unresolved validation rejects; load those that now pass, exactly once."""
+    """Re-validate unresolved validation rejects; load those that now pass, exactly once.
+    `min_words`: per-source rules; `default_min_words` for the other sources."""
     warehouse.ensure_schema()
     run_id = run_id or new_run_id("revalidate")
     query = select(article_rejects.c.id, article_rejects.c.source, article_rejects.c.record).where(
@@ -58,8 +60,9 @@ def revalidate(
         with warehouse.begin() as conn:
             start_run(conn, run_id, source, started)
         sink = _RequarantineFilter()
-        validate = ValidateStage(sink, min_words, batch_size=batch_size)
-        loader = BatchLoader(warehouse, run_id, sink)
+        validate = ValidateStage(sink, min_words, batch_size=batch_size,
+                                 default_min_words=default_min_words)
+        loader = BatchLoader(warehouse, run_id, sink, near_dup_threshold)
         ids_by_url: dict[str, list[int]] = defaultdict(list)
         for row_id, article in rows:
             ids_by_url[article.url].append(row_id)

@@ -5,7 +5,10 @@ Rows that fail any expectation are not loaded; they are handed to the outcome si
 `article_rejects`. The whole GX result of every batch is kept for the run record.
 
 GX is imported lazily and its context and suite are built once per process: importing
-it costs seconds, and validating a batch costs milliseconds.
+it costs seconds, and validating a batch costs milliseconds. Analytics are off in the
+contexts' own config (analytics_enabled=False); the edges set GX_ANALYTICS_ENABLED=false
+too (Makefile, docker-compose.yml, plugins/news_settings.py) and quiet GX's INFO logging
+(etl/cli.py, plugins/news_settings.py): this module touches neither.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from etl.records import Article, Outcome, Stage
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_WORDS = 50
+DEFAULT_MIN_WORDS = 50  # shortest accepted text for sources that set none
+DEFAULT_DATA_DOCS_DIR = "data/data-docs"
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 # Clock skew and time zones: a page may be dated a few hours ahead of our clock.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -55,9 +59,6 @@ class _Validator:
     _lock = threading.Lock()
 
     def __init__(self) -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        # GX logs at INFO on import (doc decorators); keep task logs readable.
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx
         import great_expectations.expectations as gxe
         from great_expectations.data_context.types.base import (
@@ -153,13 +154,10 @@ def prewarm() -> threading.Thread:
     return thread
 
 
-def default_min_words() -> int:
-    """The text-length rule for sources that set none: NEWS_ETL_MIN_WORDS, else 50."""
-    return int(os.environ.get("NEWS_ETL_MIN_WORDS") or DEFAULT_MIN_WORDS)
-
-
-def to_frame(batch: list[Article], min_words: dict[str, int]):
-    """The columns the suite checks. Dates as epoch seconds: robust across pandas versions."""
+def to_frame(batch: list[Article], min_words: dict[str, int],
+             default_min_words: int = DEFAULT_MIN_WORDS):
+    """The columns the suite checks. Dates as epoch seconds: robust across pandas versions.
+    `min_words`: per-source rules; `default_min_words` for the other sources."""
     import pandas as pd
 
     now = datetime.now(UTC)
@@ -174,7 +172,7 @@ def to_frame(batch: list[Article], min_words: dict[str, int]):
             "title": a.title,
             "text": a.text or "",
             "word_count": a.word_count,
-            "min_words": min_words.get(a.source, default_min_words()),
+            "min_words": min_words.get(a.source, default_min_words),
             "language": a.language,
             "expected_language": a.expected_language,
             "published_ts": published.timestamp() if published else None,
@@ -186,9 +184,10 @@ def to_frame(batch: list[Article], min_words: dict[str, int]):
     return frame
 
 
-def validate_batch(batch: list[Article], min_words: dict[str, int] | None = None) -> BatchResult:
+def validate_batch(batch: list[Article], min_words: dict[str, int] | None = None,
+                   default_min_words: int = DEFAULT_MIN_WORDS) -> BatchResult:
     """Validate one batch with the suite; returns the failures per row index."""
-    return _Validator.get().validate(to_frame(batch, min_words or {}))
+    return _Validator.get().validate(to_frame(batch, min_words or {}, default_min_words))
 
 
 class ValidateStage(Stage):
@@ -196,9 +195,11 @@ class ValidateStage(Stage):
 
     name = "validate"
 
-    def __init__(self, sink, min_words: dict[str, int] | None = None, batch_size: int = 500):
+    def __init__(self, sink, min_words: dict[str, int] | None = None, batch_size: int = 500,
+                 default_min_words: int = DEFAULT_MIN_WORDS) -> None:
         super().__init__(sink)
-        self.min_words = min_words or {}
+        self.min_words = min_words or {}  # per source
+        self.default_min_words = default_min_words  # for the other sources
         self.batch_size = batch_size
         self.results: list[dict[str, Any]] = []  # one GX result per batch, for the run record
         self.gx_results: list[Any] = []  # the same as GX objects, for Data Docs
@@ -206,7 +207,7 @@ class ValidateStage(Stage):
     def process(self, items: Iterable[Article]) -> Iterator[Article]:
         iterator = iter(items)
         while batch := list(islice(iterator, self.batch_size)):
-            outcome = validate_batch(batch, self.min_words)
+            outcome = validate_batch(batch, self.min_words, self.default_min_words)
             self.results.append(outcome.result)
             self.gx_results.append(outcome.gx_result)
             for i, article in enumerate(batch):
@@ -218,8 +219,8 @@ class ValidateStage(Stage):
 
 
 def data_docs_root(path: str | os.PathLike[str] | None = None) -> Path:
-    """Where Data Docs sites are written: NEWS_ETL_DATA_DOCS_DIR, else data/data-docs."""
-    return Path(path or os.environ.get("NEWS_ETL_DATA_DOCS_DIR") or "data/data-docs")
+    """Where Data Docs sites are written: `path`, else data/data-docs."""
+    return Path(path or DEFAULT_DATA_DOCS_DIR)
 
 
 def build_data_docs(gx_results: list[Any], folder: Path, run_id: str) -> Path | None:

@@ -2,8 +2,8 @@
 
 Inside Airflow the warehouse is the connection `warehouse_default` (for example
 AIRFLOW_CONN_WAREHOUSE_DEFAULT=postgresql://user:pass@host/db); when it is not defined,
-the etl library's own resolution applies (NEWS_ETL_WAREHOUSE_URL, else the embedded
-SQLite default). Passwords never reach the logs: Airflow masks connection secrets, and
+the settings' `warehouse_url` applies (etl.settings: NEWS_ETL_WAREHOUSE_URL, else the
+embedded SQLite default). Passwords never reach the logs: Airflow masks connection secrets, and
 etl renders URLs with the password hidden.
 
 A connection that cannot be a warehouse (malformed, in-memory SQLite, unsupported type)
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.bases.hook import BaseHook
 
 if TYPE_CHECKING:
+    from etl.settings import Settings
     from etl.warehouse import Warehouse
 
 CONN_ID = "warehouse_default"
@@ -57,15 +58,25 @@ class WarehouseHook(BaseHook):
             uri = "postgresql://" + uri.split("://", 1)[1]
         return uri
 
-    def get_warehouse(self) -> Warehouse:
-        """The warehouse; AirflowFailException (no retry) when the URL cannot be one."""
+    def get_warehouse(self, settings: Settings | None = None) -> Warehouse:
+        """The warehouse; AirflowFailException (no retry) when the URL cannot be one.
+
+        Without the connection: `settings.warehouse_url` (built from the environment when
+        not given)."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from etl.config import ConfigError
+        from etl.settings import Settings
         from etl.warehouse import Warehouse, WarehouseConfigError
 
         uri = self.get_uri()
         try:
-            return Warehouse(uri)
+            if uri is not None:
+                return Warehouse(uri)
+            settings = settings or Settings.load()
+            return Warehouse(settings.warehouse_url, origin=settings.env_name("warehouse_url"))
+        except ConfigError as exc:  # a bad NEWS_ETL_* variable: not transient either
+            raise AirflowFailException(f"bad configuration: {exc}") from None
         except WarehouseConfigError as exc:
             where = f"connection {self.warehouse_conn_id!r}: " if uri else ""
             raise AirflowFailException(f"{where}{exc}") from None

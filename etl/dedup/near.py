@@ -33,7 +33,6 @@ takes that article's ``cluster_id`` (the story id). A kept article starts its ow
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -53,8 +52,6 @@ from etl.dedup.minhash import (
 from etl.records import Article, Dropped, DropSink, Outcome, Stage
 from etl.warehouse.load import article_id_for
 
-THRESHOLD_ENV = "NEWS_ETL_NEAR_DUP_THRESHOLD"
-
 # band keys → stored rows with article_id, signature (bytes) and cluster_id. Injected so
 # this stage knows nothing about SQL (BatchLoader binds it to the load transaction).
 Lookup = Callable[[list[int]], list[dict[str, Any]]]
@@ -64,18 +61,12 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 
 def resolve_settings(threshold: float | None = None,
                      base: NearDupSettings = DEFAULT_SETTINGS) -> NearDupSettings:
-    """``base`` with the threshold from the argument, else $NEWS_ETL_NEAR_DUP_THRESHOLD.
+    """``base`` with the run's threshold (RunOptions.near_dup_threshold; the edges fill it
+    from NEWS_ETL_NEAR_DUP_THRESHOLD), else ``base`` as it is.
 
     Only the threshold is configurable per run: the band shape and hash family must match
     the band keys already stored in the warehouse.
     """
-    if threshold is None:
-        raw = os.environ.get(THRESHOLD_ENV, "").strip()
-        if raw:
-            try:
-                threshold = float(raw)
-            except ValueError:
-                raise ValueError(f"{THRESHOLD_ENV} must be a number, got {raw!r}") from None
     if threshold is None:
         return base
     return replace(base, threshold=threshold)  # validated by NearDupSettings

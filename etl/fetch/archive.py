@@ -23,7 +23,8 @@ DEFAULT_ARCHIVE_ROOT = "data/archive"
 
 
 def archive_root(root: str | None = None) -> str:
-    return root or os.environ.get("NEWS_ETL_ARCHIVE_ROOT") or DEFAULT_ARCHIVE_ROOT
+    """`root` (a folder or an fsspec URL), else the local default data/archive."""
+    return root or DEFAULT_ARCHIVE_ROOT
 
 
 class WarcArchive:

@@ -7,7 +7,6 @@ by Alembic migrations (`migrate()`), applied automatically before a load.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,12 +21,11 @@ DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def resolve_url(url: str | None = None) -> str:
-    """--warehouse, else NEWS_ETL_WAREHOUSE_URL, else the embedded SQLite default.
-
-    Plain `postgresql://` URLs are mapped to the psycopg 3 driver.
-    """
-    chosen = (url or os.environ.get("NEWS_ETL_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL).strip()
+def resolve_url(url: str) -> str:
+    """The URL the engine is built on: plain `postgresql://` (and `postgres://`) URLs are
+    mapped to the psycopg 3 driver. Which URL to use is the edge's choice (etl.settings:
+    --warehouse, else NEWS_ETL_WAREHOUSE_URL, else DEFAULT_WAREHOUSE_URL)."""
+    chosen = url.strip()
     if chosen.startswith("postgres://"):
         chosen = "postgresql://" + chosen[len("postgres://"):]
     if chosen.startswith("postgresql://"):
@@ -54,15 +52,6 @@ class WarehouseConfigError(WarehouseError):
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 URL_EXAMPLES = "sqlite:///data/warehouse.db or postgresql://user@host:5432/db"
-
-
-def _url_origin(url: str | None) -> str:
-    """Where the URL came from, for error messages (it may come from the environment)."""
-    if url:
-        return ""
-    if os.environ.get("NEWS_ETL_WAREHOUSE_URL"):
-        return " (from NEWS_ETL_WAREHOUSE_URL)"
-    return ""
 
 
 def _is_in_memory(sa_url: URL) -> bool:
@@ -110,18 +99,20 @@ def describe_error(exc: BaseException, url: str) -> str:
 
 
 class Warehouse:
-    """An engine on the warehouse plus the operations the pipeline needs."""
+    """An engine on the warehouse plus the operations the pipeline needs.
 
-    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+    `origin` names where the URL came from (e.g. "NEWS_ETL_WAREHOUSE_URL"): a configuration
+    error then says so, since the user did not type that URL on this command line."""
+
+    def __init__(self, url: str, engine: Engine | None = None, *, origin: str = "") -> None:
         self.url = resolve_url(url)
         if engine is None:
-            engine = self._create_engine(url)
+            engine = self._create_engine(f" (from {origin})" if origin else "")
         self.engine = engine
         self._migrated = False
 
-    def _create_engine(self, given: str | None) -> Engine:
+    def _create_engine(self, origin: str) -> Engine:
         """An engine on self.url; WarehouseConfigError (one line) when it cannot be one."""
-        origin = _url_origin(given)
         try:
             sa_url = check_url(self.url)
         except WarehouseConfigError as exc:

@@ -217,6 +217,38 @@ def test_exit_2_and_one_line_for_a_bad_warehouse_url(url, message, tmp_path):
     assert not (tmp_path / "data").exists()  # no fallback to the default warehouse
 
 
+@pytest.mark.parametrize("variable, value, message", [
+    ("NEWS_ETL_NEAR_DUP_THRESHOLD", "high", "environment variable NEWS_ETL_NEAR_DUP_THRESHOLD: "),
+    ("NEWS_ETL_MIN_WORDS", "-5", "environment variable NEWS_ETL_MIN_WORDS: "),
+    ("NEWS_ETL_MIN_DELAY_S", "soon", "environment: http setting 'min_delay_s' must be a number"),
+])
+def test_exit_2_and_one_line_for_a_bad_setting_in_the_environment(variable, value, message,
+                                                                   tmp_path, sqlite_url):
+    newsroom(tmp_path)
+    sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
+    result = run_cli("ingest", str(sources), "--warehouse", sqlite_url, cwd=tmp_path,
+                     **{variable: value})
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert line.startswith("news-etl: configuration error: ") and message in line
+    assert not (tmp_path / "warehouse.db").exists()
+
+
+def test_the_environment_reaches_the_run_through_the_command(tmp_path, sqlite_url):
+    """NEWS_ETL_* settings apply to the run (min_words, Data Docs and archive folders); the
+    --warehouse flag beats NEWS_ETL_WAREHOUSE_URL."""
+    newsroom(tmp_path)
+    sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
+    result = run_cli("ingest", str(sources), "--warehouse", sqlite_url, "--workers", "1",
+                     cwd=tmp_path, NEWS_ETL_MIN_WORDS="1000",
+                     NEWS_ETL_WAREHOUSE_URL="sqlite:///")  # would be refused
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = runs_of(sqlite_url)["newsroom"]
+    assert (run["loaded"], run["rejected"], run["failed"]) == (0, 3, 1)  # every text too short
+    assert list((tmp_path / "docs").rglob("index.html"))  # NEWS_ETL_DATA_DOCS_DIR
+    assert not (tmp_path / "data").exists()  # no default folder used
+
+
 @pytest.mark.parametrize("command", [["migrate"], ["report"], ["revalidate"]])
 def test_every_command_refuses_a_bad_warehouse_url_from_the_environment(command, tmp_path):
     result = run_cli(*command, cwd=tmp_path, NEWS_ETL_WAREHOUSE_URL="sqlite:///")

@@ -19,7 +19,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
 from etl.config import load_sources
-from etl.extract.metadata import DATE_IN_FUTURE, DATE_INCOMPLETE, DATE_UNPARSEABLE
+from etl.extract.metadata.dates import DATE_IN_FUTURE, DATE_INCOMPLETE, DATE_UNPARSEABLE
 from etl.pipeline import (
     RunOptions,
     ingest,
@@ -145,22 +145,21 @@ def now() -> datetime:
 
 
 def test_undated_pages_load_with_null_date_and_counted_reasons(httpserver, warehouse,
-                                                                tmp_path, monkeypatch, now):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+                                                                tmp_path, now):
     serve(httpserver, now)
     sources = load_sources(sources_file(tmp_path, httpserver))
-    summary = ingest(sources, warehouse, run_id="dates-1", options=RunOptions(workers=1))
+    summary = ingest(sources, warehouse, run_id="dates-1",
+                     options=RunOptions(workers=1, archive_root=str(tmp_path / "archive")))
     assert summary.reports[0].balanced
     check_run(warehouse, "dates-1", now)
 
 
 def test_staged_path_merges_the_date_notes_of_its_chunks(httpserver, warehouse, tmp_path,
-                                                         monkeypatch, now):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+                                                         now):
     serve(httpserver, now)
     source = load_sources(sources_file(tmp_path, httpserver)).sources[0]
     root = tmp_path / "staging"
-    options = RunOptions(workers=1)
+    options = RunOptions(workers=1, archive_root=str(tmp_path / "archive"))
     for chunk in stage_discover(source, "dates-staged", root, options, chunk_size=3):
         stage_validate(stage_fetch_extract(chunk, source, "dates-staged", options, warehouse),
                        {source.name: source.min_words})

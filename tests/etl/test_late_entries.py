@@ -75,28 +75,28 @@ def hours() -> list[datetime]:
     return [top - timedelta(hours=6 - k) for k in range(7)]
 
 
-def scheduled(hours: list[datetime], k: int) -> RunOptions:
+def scheduled(hours: list[datetime], k: int, archive: str) -> RunOptions:
     """The options news_ingest gives the scheduled run of interval k."""
     since, until = requested_interval("scheduled", False, hours[k], hours[k + 1])
-    return RunOptions(workers=1, since=since, until=until)
+    return RunOptions(workers=1, since=since, until=until, archive_root=archive)
 
 
 def test_scheduled_runs_load_late_entries_and_account_for_old_ones(server, warehouse,
                                                                    tmp_path, monkeypatch,
                                                                    hours):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+    archive = str(tmp_path / "archive")
     hour = hours
     feed = Feed(server)
     sources = load_sources(sources_file(tmp_path, server))
 
     # Interval 1: the feed shows one entry of that hour.
     feed.entries = [("ferry", hour[1] + timedelta(minutes=10))]
-    ingest(sources, warehouse, run_id="hour-1", options=scheduled(hour, 1))
+    ingest(sources, warehouse, run_id="hour-1", options=scheduled(hour, 1, archive))
     assert run_record(warehouse, "hour-1")["loaded"] == 1
 
     # Interval 2: an entry dated in interval 1 shows up one interval late.
     feed.entries.insert(0, ("bakery", hour[1] + timedelta(minutes=40)))
-    ingest(sources, warehouse, run_id="hour-2", options=scheduled(hour, 2))
+    ingest(sources, warehouse, run_id="hour-2", options=scheduled(hour, 2, archive))
     run = run_record(warehouse, "hour-2")
     assert (run["discovered"], run["loaded"], run["not_modified"]) == (2, 1, 1)
 
@@ -104,7 +104,7 @@ def test_scheduled_runs_load_late_entries_and_account_for_old_ones(server, wareh
     # appears, next to one older than max_age_days (30).
     feed.entries[:0] = [("bridge", hour[2] + timedelta(minutes=5)),
                         ("archive", hour[2] - timedelta(days=40))]
-    ingest(sources, warehouse, run_id="hour-5", options=scheduled(hour, 5))
+    ingest(sources, warehouse, run_id="hour-5", options=scheduled(hour, 5, archive))
     run = run_record(warehouse, "hour-5")
     assert (run["discovered"], run["loaded"], run["not_modified"]) == (4, 1, 3)
     assert left_out(run) == {"older_than_max_age": 1}
@@ -112,19 +112,19 @@ def test_scheduled_runs_load_late_entries_and_account_for_old_ones(server, wareh
     assert not [r for r, _ in server.log if r.path == "/news/archive"]  # never fetched
 
 
-def test_max_age_days_is_per_source(server, warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+def test_max_age_days_is_per_source(server, warehouse, tmp_path):
+    archive = str(tmp_path / "archive")
     feed = Feed(server)
     now = datetime.now(UTC)
     feed.entries = [("ferry", now - timedelta(days=50)), ("bakery", now - timedelta(days=3)),
                     ("orchard", None)]
     sources = load_sources(sources_file(tmp_path, server, ", max_age_days: 60"))
-    ingest(sources, warehouse, run_id="wide", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="wide", options=RunOptions(workers=1, archive_root=archive))
     assert run_record(warehouse, "wide")["loaded"] == 3  # undated entries are always taken
 
     feed.entries.append(("bridge", now - timedelta(days=3)))
     narrow = load_sources(sources_file(tmp_path, server, ", max_age_days: 2"))
-    ingest(narrow, warehouse, run_id="narrow", options=RunOptions(workers=1))
+    ingest(narrow, warehouse, run_id="narrow", options=RunOptions(workers=1, archive_root=archive))
     run = run_record(warehouse, "narrow")
     assert (run["discovered"], run["loaded"], run["not_modified"]) == (4, 0, 4)
     assert left_out(run) == {"older_than_max_age": 3}  # new or not, over 2 days is too old
@@ -133,8 +133,8 @@ def test_max_age_days_is_per_source(server, warehouse, tmp_path, monkeypatch):
 @pytest.mark.parametrize("run_type, only_interval", [("backfill", False), ("scheduled", True),
                                                      ("manual", True)])
 def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
-        server, warehouse, tmp_path, monkeypatch, hours, run_type, only_interval):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+        server, warehouse, tmp_path, hours, run_type, only_interval):
+    archive = str(tmp_path / "archive")
     feed = Feed(server)
     # Interval 1 of a backfill: one entry inside, one before, one after, one undated, and
     # one far older than max_age_days (a backfill asks for its interval, whatever its age).
@@ -146,7 +146,7 @@ def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
     assert (since, until) == (hours[1], hours[2])
     sources = load_sources(sources_file(tmp_path, server))
     ingest(sources, warehouse, run_id="backfill-1",
-           options=RunOptions(workers=1, since=since, until=until))
+           options=RunOptions(workers=1, since=since, until=until, archive_root=archive))
     run = run_record(warehouse, "backfill-1")
     assert (run["discovered"], run["loaded"], run["not_modified"]) == (4, 2, 2)
     assert left_out(run) == {"outside_interval": 2}
@@ -156,7 +156,7 @@ def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
     feed.entries = [("archive", old + timedelta(minutes=30))]
     since, until = requested_interval(run_type, only_interval, old, old + timedelta(hours=1))
     ingest(sources, warehouse, run_id="backfill-old",
-           options=RunOptions(workers=1, since=since, until=until))
+           options=RunOptions(workers=1, since=since, until=until, archive_root=archive))
     assert run_record(warehouse, "backfill-old")["loaded"] == 1
 
 
@@ -171,17 +171,17 @@ def test_only_backfills_and_only_interval_keep_to_the_interval(hours) -> None:
     assert requested_interval("manual", True, end, end) == (None, None)
 
 
-def test_staged_path_accounts_for_left_out_entries(server, warehouse, tmp_path, monkeypatch,
+def test_staged_path_accounts_for_left_out_entries(server, warehouse, tmp_path,
                                                    hours):
     """Airflow: discover records the entries it leaves out; load counts them, and a retried
     discover task records them once."""
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+    archive = str(tmp_path / "archive")
     feed = Feed(server)
     feed.entries = [("ferry", hours[0]), ("bakery", hours[0] - timedelta(days=45)),
                     ("bridge", None)]
     source = load_sources(sources_file(tmp_path, server)).sources[0]
     root = tmp_path / "staging"
-    options = scheduled(hours, 5)
+    options = scheduled(hours, 5, archive)
     for _attempt in range(2):  # a retried discover task starts over
         chunks = stage_discover(source, "staged-1", root, options)
     for chunk in chunks:

@@ -85,11 +85,10 @@ def assert_loaded_once(warehouse, server: HTTPServer) -> None:
 
 
 def test_cli_run_loads_a_shared_url_once_and_a_retry_counts_the_same(
-        server, warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+        server, warehouse, tmp_path):
     serve_stories(server)
     sources = sources_file(tmp_path, *two_feeds(server))
-    options = RunOptions(workers=1)
+    options = RunOptions(workers=1, archive_root=str(tmp_path / "archive"))
 
     summary = ingest(sources, warehouse, run_id="shared-1", options=options)
     assert all(r.balanced for r in summary.reports)
@@ -122,7 +121,7 @@ def together(server: HTTPServer) -> None:
 
 
 def fetch_concurrently(chunks: dict[str, list[str]], sources: SourcesFile, run_id: str,
-                       warehouse) -> None:
+                       warehouse, archive: Path) -> None:
     errors: list[BaseException] = []
 
     def work(name: str) -> None:
@@ -130,7 +129,9 @@ def fetch_concurrently(chunks: dict[str, list[str]], sources: SourcesFile, run_i
             [source] = sources.select([name])
             for chunk in chunks[name]:
                 stage_validate(stage_fetch_extract(chunk, source, run_id,
-                                                   RunOptions(workers=1), warehouse),
+                                                   RunOptions(workers=1,
+                                                              archive_root=str(archive)),
+                                                   warehouse),
                                {name: source.min_words})
         except BaseException as exc:  # surfaced below, in the test's thread
             errors.append(exc)
@@ -144,15 +145,14 @@ def fetch_concurrently(chunks: dict[str, list[str]], sources: SourcesFile, run_i
 
 
 def test_staged_run_loads_a_shared_url_once_and_retries_count_the_same(
-        server, warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+        server, warehouse, tmp_path):
     together(server)
     sources = sources_file(tmp_path, *two_feeds(server))
     root, run_id, names = tmp_path / "staging", "scheduled__shared", ["first", "second"]
 
     chunks = {name: stage_discover(sources.select([name])[0], run_id, root)
               for name in names}
-    fetch_concurrently(chunks, sources, run_id, warehouse)
+    fetch_concurrently(chunks, sources, run_id, warehouse, tmp_path / "archive")
     summary = stage_load(run_id, root, names, warehouse)
     assert all(r.balanced for r in summary.reports)
     assert counts(warehouse, run_id) == EXPECTED
@@ -164,7 +164,7 @@ def test_staged_run_loads_a_shared_url_once_and_retries_count_the_same(
 
     # The fetch tasks retried after the load (the run cleared and run again): the pages
     # stored by this run are fetched again and still counted once.
-    fetch_concurrently(chunks, sources, run_id, warehouse)
+    fetch_concurrently(chunks, sources, run_id, warehouse, tmp_path / "archive")
     stage_load(run_id, root, names, warehouse)
     assert counts(warehouse, run_id) == EXPECTED
     assert_loaded_once(warehouse, server)

@@ -40,10 +40,10 @@ def runs(warehouse, run_id):
                             ).mappings().one()
 
 
-def test_feed_run_ledger_archive_and_second_run(site, warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+def test_feed_run_ledger_archive_and_second_run(site, warehouse, tmp_path):
+    archive = str(tmp_path / "archive")
     sources = load_sources(sources_file(tmp_path, site))
-    options = RunOptions(workers=1)
+    options = RunOptions(workers=1, archive_root=archive)
     first = ingest(sources, warehouse, run_id="web-1", options=options)
     assert first.reports[0].balanced
     run = runs(warehouse, "web-1")
@@ -68,11 +68,10 @@ def test_feed_run_ledger_archive_and_second_run(site, warehouse, tmp_path, monke
     assert page_requests == []  # loaded pages are not fetched again; the 404 waits its backoff
 
 
-def test_refresh_sends_validators_and_a_304_is_not_modified(site, warehouse, tmp_path,
-                                                           monkeypatch):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+def test_refresh_sends_validators_and_a_304_is_not_modified(site, warehouse, tmp_path):
+    archive = str(tmp_path / "archive")
     sources = load_sources(sources_file(tmp_path, site, ", refresh: true"))
-    ingest(sources, warehouse, run_id="r-1", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="r-1", options=RunOptions(workers=1, archive_root=archive))
     site.clear()
     base = site.url_for("").rstrip("/")
     site.expect_request("/feed.xml").respond_with_data(
@@ -84,18 +83,19 @@ def test_refresh_sends_validators_and_a_304_is_not_modified(site, warehouse, tmp
         return Response(page("changed", STORY), content_type="text/html")
 
     site.expect_request("/news/night-trains").respond_with_handler(conditional)
-    ingest(sources, warehouse, run_id="r-2", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="r-2", options=RunOptions(workers=1, archive_root=archive))
     run = runs(warehouse, "r-2")
     assert (run["discovered"], run["not_modified"]) == (1, 1)
 
 
-def test_reextract_updates_history_from_the_archive(site, warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+def test_reextract_updates_history_from_the_archive(site, warehouse, tmp_path):
+    archive = str(tmp_path / "archive")
     sources = load_sources(sources_file(tmp_path, site))
-    ingest(sources, warehouse, run_id="first", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="first", options=RunOptions(workers=1, archive_root=archive))
     site.clear()  # re-extraction must not touch the network
     source = replace(sources.sources[0], boilerplate=(re.compile("^Subscribe"),))
-    summary = reextract(warehouse, source, run_id="again", options=RunOptions(workers=1))
+    summary = reextract(warehouse, source, run_id="again",
+                        options=RunOptions(workers=1, archive_root=archive))
     report = summary.reports[0]
     assert report.balanced and report.discovered == 2 and report.outcomes["loaded"] == 2
     assert site.log == []

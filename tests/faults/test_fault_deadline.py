@@ -212,10 +212,7 @@ def test_stream_slow_headers_fail_with_timeout(drip_server: DripServer) -> None:
 
 @pytest.mark.timeout(120)
 def test_pipeline_accounts_dripping_servers_as_failed(drip_server: DripServer, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch,
                                                       sqlite_url: str) -> None:
-    monkeypatch.setenv("NEWS_ETL_DATA_DOCS_DIR", str(tmp_path / "docs"))
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
     urls = [drip_server.url(framing, version, connection, name=f"{framing}{version}")
             for framing in FRAMINGS for version, connection in (("1.0", None), ("1.1", "close"))]
     listed = "".join(f"\n    - '{url}'" for url in urls)
@@ -227,7 +224,8 @@ def test_pipeline_accounts_dripping_servers_as_failed(drip_server: DripServer, t
     warehouse = Warehouse(sqlite_url)
     started = time.monotonic()
     summary = ingest(load_sources(sources), warehouse, run_id="dripping",
-                     options=RunOptions(workers=1))
+                     options=RunOptions(workers=1, archive_root=str(tmp_path / "archive"),
+                                        data_docs_dir=str(tmp_path / "docs")))
     elapsed = time.monotonic() - started
     [report] = summary.reports
     assert report.balanced and report.discovered == len(urls)

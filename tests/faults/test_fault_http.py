@@ -105,10 +105,7 @@ def test_fetch_ends_within_its_bound(bad_server, path, reason, attempts):
     assert bad_server.hits[path] == attempts  # retries hold: a reset body is not re-asked
 
 
-def test_run_against_misbehaving_servers_adds_up(bad_server, tmp_path: Path, monkeypatch,
-                                                 sqlite_url):
-    monkeypatch.setenv("NEWS_ETL_DATA_DOCS_DIR", str(tmp_path / "docs"))
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+def test_run_against_misbehaving_servers_adds_up(bad_server, tmp_path: Path, sqlite_url):
     paths = ["/drop", "/reset", "/trickle-headers", "/trickle-body"]
     listed = "".join(f"\n    - '{bad_server.url(p)}'" for p in paths)
     closed = socket.socket()
@@ -120,7 +117,9 @@ def test_run_against_misbehaving_servers_adds_up(bad_server, tmp_path: Path, mon
                        f"sources:\n  - name: flaky\n    kind: urls\n    urls:{listed}\n")
     wh = Warehouse(sqlite_url)
     started = time.monotonic()
-    summary = ingest(load_sources(sources), wh, run_id="flaky", options=RunOptions(workers=1))
+    summary = ingest(load_sources(sources), wh, run_id="flaky",
+                     options=RunOptions(workers=1, archive_root=str(tmp_path / "archive"),
+                                        data_docs_dir=str(tmp_path / "docs")))
     closed.close()
     assert time.monotonic() - started < 30
     [report] = summary.reports

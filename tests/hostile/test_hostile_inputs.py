@@ -46,10 +46,10 @@ EXPECTED = {
 READABLE = ("invalid_utf8", "mixed_encodings")  # real articles with bad bytes: kept
 
 
-@pytest.fixture(autouse=True)
-def _quiet_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEWS_ETL_DATA_DOCS_DIR", str(tmp_path / "docs"))
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+def options(tmp_path: Path, **knobs) -> RunOptions:
+    """RunOptions whose archive and Data Docs stay in the test's folder."""
+    return RunOptions(archive_root=str(tmp_path / "archive"),
+                      data_docs_dir=str(tmp_path / "docs"), **knobs)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_files_source_hostile_corpus_with_a_50mb_page(tmp_path, sqlite_url, big)
     wh = Warehouse(sqlite_url)
     with PeakRss() as rss:
         ingest(load_sources(sources), wh, run_id="files",
-               options=RunOptions(workers=1, batch_size=50))
+               options=options(tmp_path, workers=1, batch_size=50))
     assert rss.growth < 1.5 * 2**30, rss.growth
     check(outcomes(wh, "files"), {**EXPECTED,
                                   "escape": ("failed", "outside_source_folder")})
@@ -134,7 +134,7 @@ def test_a_50mb_page_allowed_in_is_bounded_by_the_pool_time_limit(tmp_path, sqli
     started = time.monotonic()
     with PeakRss() as rss:
         ingest(load_sources(sources), wh, run_id="huge",
-               options=RunOptions(workers=2, extract_timeout_s=3, batch_size=10))
+               options=options(tmp_path, workers=2, extract_timeout_s=3, batch_size=10))
     assert time.monotonic() - started < 90
     assert rss.growth < 1.5 * 2**30, rss.growth
     named = by_name(outcomes(wh, "huge"))
@@ -188,7 +188,7 @@ def test_web_sources_hostile_corpus_urls_feed_sitemap(tmp_path, sqlite_url, http
     wh = Warehouse(sqlite_url)
     started = time.monotonic()
     with PeakRss() as rss:
-        ingest(load_sources(sources), wh, run_id="web", options=RunOptions(workers=1))
+        ingest(load_sources(sources), wh, run_id="web", options=options(tmp_path, workers=1))
     assert time.monotonic() - started < 60
     assert rss.growth < 1.5 * 2**30, rss.growth
     found = outcomes(wh, "web")
@@ -212,7 +212,7 @@ def test_warc_source_hostile_corpus(tmp_path, sqlite_url, big):
     sources = tmp_path / "sources.yml"
     sources.write_text("sources:\n- {name: arch, kind: warc, location: archive.warc.gz}\n")
     wh = Warehouse(sqlite_url)
-    ingest(load_sources(sources), wh, run_id="warc", options=RunOptions(workers=1))
+    ingest(load_sources(sources), wh, run_id="warc", options=options(tmp_path, workers=1))
     check(outcomes(wh, "warc"), EXPECTED)  # the 50 MB record is counted, not skipped
     [run] = assert_balanced(wh, "warc")
     assert run["discovered"] == len(hostile_pages()) + 1
@@ -251,7 +251,7 @@ def test_hostile_urls_credentials_schemes_idn_and_length(tmp_path, sqlite_url, h
     sources.write_text(http_settings_yaml + f"sources:\n  - name: bad\n    kind: urls\n"
                        f"    urls:{listed}\n")
     wh = Warehouse(sqlite_url)
-    ingest(load_sources(sources), wh, run_id="urls", options=RunOptions(workers=1))
+    ingest(load_sources(sources), wh, run_id="urls", options=options(tmp_path, workers=1))
     found = outcomes(wh, "urls")
     reason = {name: found[url] for name, url in hostile.items()}
     for name in ("creds", "file", "js", "data", "long", "ftp", "nohost", "space"):
@@ -282,7 +282,7 @@ def test_ten_thousand_feed_entries_add_up(tmp_path, sqlite_url, httpserver, http
     wh = Warehouse(sqlite_url)
     started = time.monotonic()
     ingest(load_sources(sources), wh, run_id="many",
-           options=RunOptions(workers=1, batch_size=500))
+           options=options(tmp_path, workers=1, batch_size=500))
     assert time.monotonic() - started < 90
     [run] = assert_balanced(wh, "many")
     assert run["discovered"] == 10_000

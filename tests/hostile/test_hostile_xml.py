@@ -7,8 +7,6 @@ import gzip
 import time
 from pathlib import Path
 
-import pytest
-
 from etl.config import load_sources
 from etl.pipeline import RunOptions, ingest
 from etl.warehouse import Warehouse
@@ -25,10 +23,10 @@ def xxe(secret: Path) -> str:
     return f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>'
 
 
-@pytest.fixture(autouse=True)
-def _dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEWS_ETL_DATA_DOCS_DIR", str(tmp_path / "docs"))
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
+def options(tmp_path: Path, **knobs) -> RunOptions:
+    """RunOptions whose archive and Data Docs stay in the test's folder."""
+    return RunOptions(archive_root=str(tmp_path / "archive"),
+                      data_docs_dir=str(tmp_path / "docs"), **knobs)
 
 
 def test_entity_bombs_xxe_gzip_bomb_and_sitemap_cycles(tmp_path, sqlite_url, httpserver,
@@ -74,7 +72,7 @@ def test_entity_bombs_xxe_gzip_bomb_and_sitemap_cycles(tmp_path, sqlite_url, htt
     sources.write_text(http_settings_yaml + "sources:\n" + entries)
     wh = Warehouse(sqlite_url)
     started = time.monotonic()
-    summary = ingest(load_sources(sources), wh, run_id="xml", options=RunOptions(workers=1))
+    summary = ingest(load_sources(sources), wh, run_id="xml", options=options(tmp_path, workers=1))
     assert time.monotonic() - started < 60
     runs = {r["source"]: r for r in assert_balanced(wh, "xml")}
     status = {r.source: (r.status, r.error or "") for r in summary.reports}

@@ -24,8 +24,7 @@ HOSTILE = [
 ]
 
 
-def test_hostile_text_is_stored_verbatim_and_tables_survive(warehouse, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWS_ETL_DATA_DOCS_DIR", str(tmp_path / "docs"))
+def test_hostile_text_is_stored_verbatim_and_tables_survive(warehouse, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     expected = {}
@@ -39,7 +38,7 @@ def test_hostile_text_is_stored_verbatim_and_tables_survive(warehouse, tmp_path,
         "sources:\n- {name: evil, kind: files, location: in, min_words: 5}\n")
     tables_before = set(inspect(warehouse.engine).get_table_names())
     summary = ingest(load_sources(tmp_path / "sources.yml"), warehouse, run_id="sql",
-                     options=RunOptions(workers=1))
+                     options=RunOptions(workers=1, data_docs_dir=str(tmp_path / "docs")))
     assert summary.reports[0].balanced
     with warehouse.engine.connect() as conn:
         stored = {r.url: (r.title, r.text) for r in

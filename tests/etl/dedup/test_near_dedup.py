@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
+from etl.config import ConfigError
 from etl.dedup.minhash import DEFAULT_SETTINGS, signature, similarity
 from etl.dedup.near import NearDupStage, keep_order, resolve_settings
 from etl.pipeline import BatchLoader, OutcomeBuffer
 from etl.records import Article, Dropped, Outcome
+from etl.settings import Settings
 from etl.warehouse import Warehouse
 from etl.warehouse.load import article_id_for
 from etl.warehouse.schema import article_bands, article_duplicates, article_signatures, articles
@@ -233,12 +235,17 @@ def test_threshold_from_options_and_environment(warehouse: Warehouse, monkeypatc
     copy = variant(HARBOUR, "Coastal Times", "Subscribe for more.")
     # A strict threshold from the run options: the copy is different enough to be loaded.
     assert load(warehouse, [make("https://x.example/h", copy)], "run-2", threshold=0.99).loaded == 1
+    # The environment reaches dedup only through the settings built at the edge.
     monkeypatch.setenv("NEWS_ETL_NEAR_DUP_THRESHOLD", "0.6")
-    assert resolve_settings().threshold == 0.6
-    assert resolve_settings(0.7).threshold == 0.7  # the run option beats the environment
+    assert resolve_settings().threshold == DEFAULT_SETTINGS.threshold
+    threshold = Settings.load().run_options().near_dup_threshold
+    assert threshold == 0.6 and resolve_settings(threshold).threshold == 0.6
+    assert resolve_settings(0.7).threshold == 0.7
     monkeypatch.setenv("NEWS_ETL_NEAR_DUP_THRESHOLD", "high")
+    with pytest.raises(ConfigError, match="NEWS_ETL_NEAR_DUP_THRESHOLD"):
+        Settings.load()
     with pytest.raises(ValueError):
-        resolve_settings()
+        resolve_settings(1.5)
 
 
 def test_retried_run_reloads_without_flagging_itself(warehouse: Warehouse) -> None:

@@ -37,11 +37,9 @@ OLD_PAGE = [*FERRY, *ARCHIVE_NOTES]
 NOTES_RULE = re.compile(r"^Archive note")
 
 
-@pytest.fixture(autouse=True)
-def archive_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "archive"
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(root))
-    return root
+def options(tmp_path: Path) -> RunOptions:
+    """Loads and re-extractions of one test share its archive."""
+    return RunOptions(workers=1, archive_root=str(tmp_path / "archive"))
 
 
 def sources_file(tmp_path: Path, name: str, urls: list[str], extra: str = "") -> Path:
@@ -65,7 +63,7 @@ def load_ferry(server: HTTPServer, warehouse, tmp_path: Path, extra: str = "") -
     """Run 1: the ferry page with its archive notes is loaded; returns the source, URL."""
     url = serve(server, "/news/ferry", "Island ferry back on its timetable", OLD_PAGE)
     sources = load_sources(sources_file(tmp_path, "island", [url], extra))
-    summary = ingest(sources, warehouse, run_id="load-1", options=RunOptions(workers=1))
+    summary = ingest(sources, warehouse, run_id="load-1", options=options(tmp_path))
     assert summary.reports[0].outcomes["loaded"] == 1
     return sources.sources[0], url
 
@@ -97,7 +95,7 @@ def ingest_copies(server: HTTPServer, warehouse, tmp_path: Path) -> dict[str, st
             *OLD_PAGE, "Share this story with your friends."]),
     }
     ingest(load_sources(sources_file(tmp_path, "copies", list(urls.values()))), warehouse,
-           run_id="copies-1", options=RunOptions(workers=1))
+           run_id="copies-1", options=options(tmp_path))
     with warehouse.engine.connect() as conn:
         run = conn.execute(select(ingest_runs).where(ingest_runs.c.run_id == "copies-1")
                            ).mappings().one()
@@ -113,7 +111,7 @@ def test_copies_are_judged_against_the_reextracted_text(httpserver, warehouse, t
 
     httpserver.clear()  # re-extraction reads the archive, not the site
     summary = reextract(warehouse, replace(source, boilerplate=(NOTES_RULE,)),
-                        run_id="reextract-1", options=RunOptions(workers=1))
+                        run_id="reextract-1", options=options(tmp_path))
     report = summary.reports[0]
     assert report.balanced and report.outcomes["loaded"] == 1
     new_text, new_sig, new_keys = stored(warehouse, url)
@@ -141,7 +139,7 @@ def test_a_text_too_short_to_judge_drops_the_old_signature(httpserver, warehouse
     httpserver.clear()
     rules = (NOTES_RULE, re.compile(r"^Passengers who"), re.compile(r"^The operator said"))
     reextract(warehouse, replace(source, boilerplate=rules), run_id="reextract-short",
-              options=RunOptions(workers=1))
+              options=options(tmp_path))
     new_text, new_sig, new_keys = stored(warehouse, url)
     assert signature(new_text) is None and (new_sig, new_keys) == (None, set())
 
@@ -172,5 +170,5 @@ def test_text_and_index_change_together_or_not_at_all(httpserver, warehouse, tmp
     _refuse_band_inserts(warehouse)
     with pytest.raises(Exception, match="injected fault"):
         reextract(warehouse, replace(source, boilerplate=(NOTES_RULE,)),
-                  run_id="reextract-fault", options=RunOptions(workers=1))
+                  run_id="reextract-fault", options=options(tmp_path))
     assert stored(warehouse, url) == before  # old text, old signature, old bands

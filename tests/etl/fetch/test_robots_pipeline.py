@@ -66,14 +66,15 @@ def other_site() -> Iterator[HTTPServer]:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
-    monkeypatch.setenv("NEWS_ETL_DATA_DOCS_DIR", str(tmp_path / "docs"))
+def options(tmp_path: Path) -> RunOptions:
+    """Inline extraction; the archive and Data Docs inside the test's folder."""
+    return RunOptions(workers=1, archive_root=str(tmp_path / "archive"),
+                      data_docs_dir=str(tmp_path / "docs"))
 
 
 def test_robots_5xx_fails_that_hosts_items_and_the_next_run_fetches_them(
         server: HTTPServer, other_site: HTTPServer, warehouse: Warehouse, tmp_path: Path,
-        env: None) -> None:
+        options: RunOptions) -> None:
     server.expect_request("/robots.txt").respond_with_data("down", status=503)
     broken = [_article(server, f"/news/{i}", i) for i in range(2)]
     other_site.expect_request("/robots.txt").respond_with_data("", status=404)  # no rules
@@ -81,7 +82,7 @@ def test_robots_5xx_fails_that_hosts_items_and_the_next_run_fetches_them(
     # A short robots TTL stands for the hour between two scheduled runs.
     sources = load_sources(_sources(tmp_path, [*broken, fine], ", robots_ttl_s: 0.5"))
 
-    summary = ingest(sources, warehouse, run_id="robots-1", options=RunOptions(workers=1))
+    summary = ingest(sources, warehouse, run_id="robots-1", options=options)
     assert summary.reports[0].balanced
     run = _run(warehouse, "robots-1")
     assert (run["discovered"], run["loaded"], run["failed"]) == (3, 1, 2)
@@ -96,7 +97,7 @@ def test_robots_5xx_fails_that_hosts_items_and_the_next_run_fetches_them(
                                                            content_type="text/plain")
     broken = [_article(server, f"/news/{i}", i) for i in range(2)]
     time.sleep(0.6)
-    summary = ingest(sources, warehouse, run_id="robots-2", options=RunOptions(workers=1))
+    summary = ingest(sources, warehouse, run_id="robots-2", options=options)
     assert summary.reports[0].balanced
     run = _run(warehouse, "robots-2")
     assert (run["discovered"], run["loaded"], run["not_modified"], run["failed"]) == (3, 2, 1, 0)
@@ -107,7 +108,8 @@ def test_robots_5xx_fails_that_hosts_items_and_the_next_run_fetches_them(
 
 @pytest.mark.parametrize("robots", ["404", "401", "500", "429", "timeout", "closed"])
 def test_robots_outcomes_through_the_pipeline(server: HTTPServer, sqlite_url: str,
-                                              tmp_path: Path, env: None, robots: str) -> None:
+                                              tmp_path: Path, options: RunOptions,
+                                              robots: str) -> None:
     closing = ClosingRobotsServer()
     try:
         if robots == "closed":
@@ -122,7 +124,7 @@ def test_robots_outcomes_through_the_pipeline(server: HTTPServer, sqlite_url: st
             urls = [_article(server, f"/news/{i}", i) for i in range(2)]
         warehouse = Warehouse(sqlite_url)
         summary = ingest(load_sources(_sources(tmp_path, urls)), warehouse, run_id="r",
-                         options=RunOptions(workers=1))
+                         options=options)
         assert summary.reports[0].balanced
         run = _run(warehouse, "r")
         if robots.startswith("4") and robots != "429":  # RFC 9309: no rules
@@ -142,7 +144,7 @@ def test_robots_outcomes_through_the_pipeline(server: HTTPServer, sqlite_url: st
 
 def test_a_feed_whose_robots_is_unavailable_fails_its_source(server: HTTPServer,
                                                              sqlite_url: str, tmp_path: Path,
-                                                             env: None) -> None:
+                                                             options: RunOptions) -> None:
     server.expect_request("/robots.txt").respond_with_data("down", status=502)
     base = server.url_for("").rstrip("/")
     server.expect_request("/feed.xml").respond_with_data(feed(base, ["a"]),
@@ -151,7 +153,7 @@ def test_a_feed_whose_robots_is_unavailable_fails_its_source(server: HTTPServer,
     path.write_text("http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, retries: 0}\n"
                     f"sources:\n- {{name: f, kind: feed, location: '{base}/feed.xml'}}\n")
     warehouse = Warehouse(sqlite_url)
-    summary = ingest(load_sources(path), warehouse, run_id="f", options=RunOptions(workers=1))
+    summary = ingest(load_sources(path), warehouse, run_id="f", options=options)
     [report] = summary.reports
     assert report.balanced and report.status == "source_failed"
     assert "robots_unavailable" in report.error and "robots.txt" in report.error
@@ -160,7 +162,7 @@ def test_a_feed_whose_robots_is_unavailable_fails_its_source(server: HTTPServer,
 
 
 def test_redis_down_fails_items_and_sources_clearly(server: HTTPServer, sqlite_url: str,
-                                                    tmp_path: Path, env: None) -> None:
+                                                    tmp_path: Path, options: RunOptions) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
@@ -170,7 +172,7 @@ def test_redis_down_fails_items_and_sources_clearly(server: HTTPServer, sqlite_u
     path.write_text(path.read_text()
                     + f"  - {{name: f, kind: feed, location: '{base}/f.xml'}}\n")
     warehouse = Warehouse(sqlite_url)
-    summary = ingest(load_sources(path), warehouse, run_id="d", options=RunOptions(workers=1))
+    summary = ingest(load_sources(path), warehouse, run_id="d", options=options)
     web, feed_source = summary.reports
     assert web.balanced and feed_source.balanced
     assert web.status == "all_failed" and "limiter_unavailable" in web.error
