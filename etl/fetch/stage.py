@@ -13,7 +13,7 @@ from etl.fetch.ledger import FetchLedger
 from etl.fetch.result import FetchResult
 from etl.records import Article, DropSink, Outcome, Stage
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 Conditional = Callable[[str], tuple[str | None, str | None]]
 NOT_ATTEMPTED_REASONS = frozenset({"robots_unavailable", "limiter_unavailable"})
