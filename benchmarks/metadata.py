@@ -124,16 +124,13 @@ def extract_bare(task: tuple[str, bytes, str]) -> tuple[str, dict[str, Any]]:
 
 
 def extract_pipeline(task: tuple[str, str, str, datetime | None]) -> tuple[str, dict[str, Any]]:
-    """Our extraction as the extract stage runs it: options + refine_metadata."""
-    from trafilatura import bare_extraction
-
-    from etl.extract.metadata import refine_metadata
-    from etl.extract.settings import TRAFILATURA_OPTIONS
+    """Our extraction as the extract stage runs it: one parse, options + refine_metadata."""
+    from etl.extract import read_html
+    from etl.extract.metadata.refine import RefinedMetadata
 
     page_id, html, url, fetched_at = task
-    doc = bare_extraction(html, url=url, with_metadata=True, **TRAFILATURA_OPTIONS)
-    data = doc.as_dict() if doc is not None else {}
-    meta = refine_metadata(html, url, data, fetched_at=fetched_at)
+    data, meta = read_html(html, url, fetched_at) or (
+        {}, RefinedMetadata(None, "none", None, None, None, "none"))
     return page_id, {
         "text": data.get("text"),
         "title": meta.title,

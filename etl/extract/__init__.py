@@ -12,12 +12,16 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from etl.decode import DecodeError, decode_html
 from etl.extract.pool import PoolSettings
 from etl.records import Article, Outcome, Stage, to_utc
+
+if TYPE_CHECKING:
+    from etl.extract.metadata.refine import RefinedMetadata
 
 log = logging.getLogger(__name__)
 _WORD_RE = re.compile(r"\w+")
@@ -143,7 +147,7 @@ def extract_text_file(article: Article, raw: bytes, boilerplate=()) -> None:
 def take_hint_date(article: Article) -> None:
     """The feed/sitemap date when the page states none: under the same bounds as a page's
     (not more than a day after the fetch, not before 1990), else recorded as rejected."""
-    from etl.extract.metadata import check_date
+    from etl.extract.metadata.dates import check_date
 
     hint = to_utc(article.hint_published_at)
     reason = check_date(hint, article.fetched_at)
@@ -153,23 +157,53 @@ def take_hint_date(article: Article) -> None:
         article.date_rejections.append(reason)
 
 
-def extract_html(article: Article, html: str, boilerplate=()) -> bool:
-    """Run trafilatura and the metadata rules. Returns False when no article was found."""
+def read_html(
+    html: str, url: str | None, fetched_at: datetime | None = None
+) -> tuple[dict[str, Any], RefinedMetadata] | None:
+    """trafilatura's fields and the metadata rules' choices, from one parse of the page.
+
+    The page is parsed once, as trafilatura parses it (`trafilatura.load_html`), so its
+    output is what it would be on the string; the rules read that tree first, trafilatura
+    then works on it (2.3.1 copies a tree it is given). None when trafilatura finds no
+    article text.
+    """
     import trafilatura
 
-    from etl.extract.metadata import refine_metadata
+    from etl.extract.metadata.page import parse_html, read_facts
+    from etl.extract.metadata.refine import refine_metadata
     from etl.extract.settings import TRAFILATURA_OPTIONS
 
-    url = article.final_url or article.url
+    try:
+        tree = trafilatura.load_html(html)
+    except (TypeError, ValueError):  # what bare_extraction answers with "no document"
+        return None
+    if tree is None:  # not HTML: trafilatura finds nothing in it either
+        return None
+    page: Any = tree
+    if tree.getparent() is not None:
+        # lxml took the page for a fragment (no <html>, doctype or <head>) and handed back
+        # one element, or the <body> renamed to a <div>: trafilatura reads its own parse of
+        # the string, as always, and the rules the whole document.
+        page, tree = html, parse_html(html)
+    facts = read_facts(tree)
     document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, **TRAFILATURA_OPTIONS
+        page, url=url, with_metadata=True, **TRAFILATURA_OPTIONS
     )
     if document is None:
-        return False
+        return None
     data: dict[str, Any] = document.as_dict()
     if not (data.get("text") or "").strip():
+        return None
+    return data, refine_metadata(facts, url, data, fetched_at)
+
+
+def extract_html(article: Article, html: str, boilerplate=()) -> bool:
+    """Run trafilatura and the metadata rules. Returns False when no article was found."""
+    url = article.final_url or article.url
+    extracted = read_html(html, url, article.fetched_at)
+    if extracted is None:
         return False
-    meta = refine_metadata(html, url, data, article.fetched_at)
+    data, meta = extracted
     article.title = meta.title or article.hint_title
     article.title_source = meta.title_source if meta.title else (
         "hint" if article.hint_title else "none")

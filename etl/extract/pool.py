@@ -41,7 +41,7 @@ class PoolSettings:
 # Imported once in the forkserver, so every worker (and every recycled one, each
 # `tasks_per_worker` documents) forks with the extractor loaded and warm, instead of paying
 # ~1 s of imports and ~2 s of first-document set-up (etl.extract.forkserver_warmup).
-PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.metadata",
+PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.metadata.refine",
            "etl.extract.settings", "py3langid", "courlan", "charset_normalizer",
            "etl.extract.forkserver_warmup"]
 
@@ -60,7 +60,7 @@ def _init_worker(megabytes: int) -> None:
     pushing the whole host into the OOM killer."""
     import trafilatura  # noqa: F401
 
-    import etl.extract.metadata  # noqa: F401
+    import etl.extract.metadata.refine  # noqa: F401
 
     if megabytes > 0:
         limit = megabytes * 1024 * 1024

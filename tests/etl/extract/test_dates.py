@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from etl.extract import ExtractStage
-from etl.extract.metadata import (
+from etl.extract.metadata.dates import (
     DATE_AMBIGUOUS,
     DATE_IN_FUTURE,
     DATE_INCOMPLETE,

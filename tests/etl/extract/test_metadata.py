@@ -7,16 +7,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from etl.extract.metadata import (
-    RefinedMetadata,
-    clean_author,
-    date_in_title,
+from etl.extract.metadata.authors import clean_author, split_authors
+from etl.extract.metadata.dates import parse_date
+from etl.extract.metadata.page import parse_html, read_facts
+from etl.extract.metadata.published import date_in_title
+from etl.extract.metadata.refine import RefinedMetadata, refine_metadata
+from etl.extract.metadata.text import repair_mojibake
+from etl.extract.metadata.titles import (
     drop_conflicting_kicker,
     drop_unconfirmed_tail,
-    parse_date,
-    refine_metadata,
-    repair_mojibake,
-    split_authors,
     strip_site_affixes,
 )
 from etl.extract.settings import TRAFILATURA_OPTIONS
@@ -31,8 +30,12 @@ def page(head: str = "", body: str = "", jsonld: dict | list | None = None) -> s
     return f"<html><head>{head}{script}</head><body>{body}</body></html>"
 
 
+def facts_of(html: str):
+    return read_facts(parse_html(html))
+
+
 def refine(html: str, url: str | None = "https://news.example.com/a/1", **extracted):
-    return refine_metadata(html, url, extracted, fetched_at=FETCHED)
+    return refine_metadata(facts_of(html), url, extracted, fetched_at=FETCHED)
 
 
 # --------------------------------------------------------------------------- title
@@ -235,19 +238,21 @@ def test_clean_author_and_split():
     "\x00\x01<h1>x</h1>",
 ])
 def test_never_raises(html):
-    meta = refine_metadata(html, None, {"title": "T", "date": "2024-01-02", "author": "A"})
+    meta = refine_metadata(facts_of(html), None,
+                           {"title": "T", "date": "2024-01-02", "author": "A"})
     assert isinstance(meta, RefinedMetadata)
 
 
 def test_falls_back_to_trafilatura_values():
-    meta = refine_metadata("", None, {"title": "T", "date": "2024-01-02", "author": "A B"})
+    meta = refine_metadata(facts_of(""), None,
+                           {"title": "T", "date": "2024-01-02", "author": "A B"})
     assert (meta.title, meta.title_source) == ("T", "trafilatura")
     assert (meta.published_at, meta.date_source) == (None, None)  # a guess, not a statement
     assert (meta.author, meta.author_source) == ("A B", "trafilatura")
 
 
 def test_empty_extracted_and_no_evidence():
-    meta = refine_metadata("<html><body><p>x</p></body></html>", None, {})
+    meta = refine_metadata(facts_of("<html><body><p>x</p></body></html>"), None, {})
     assert meta == RefinedMetadata(None, "none", None, None, None, "none")
 
 
