@@ -12,8 +12,10 @@ from throughput_runs import bench_env, files_sources, shell
 
 # (label, part of the file path, function name): cumulative time of that function there
 PROFILE_GROUPS = [
+    ("trafilatura.load_html (the page's one parse)", "trafilatura/utils.py", "load_html"),
     ("trafilatura.bare_extraction", "trafilatura/core.py", "bare_extraction"),
-    ("refine_metadata (etl.extract.metadata)", "etl/extract/metadata", "refine_metadata"),
+    ("read_facts (metadata rules: the page's facts)", "etl/extract/metadata", "read_facts"),
+    ("refine_metadata (metadata rules: the choices)", "etl/extract/metadata", "refine_metadata"),
     ("detect_language (py3langid)", "etl/extract/__init__.py", "detect_language"),
     ("canonical_url (courlan)", "etl/extract/__init__.py", "canonical_url"),
     ("decode_html", "etl/decode.py", "decode_html"),
