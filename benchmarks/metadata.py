@@ -125,7 +125,7 @@ def extract_bare(task: tuple[str, bytes, str]) -> tuple[str, dict[str, Any]]:
 
 def extract_pipeline(task: tuple[str, str, str, datetime | None]) -> tuple[str, dict[str, Any]]:
     """Our extraction as the extract stage runs it: one parse, options + refine_metadata."""
-    from etl.extract import read_html
+    from etl.extract.document import read_html
     from etl.extract.metadata.refine import RefinedMetadata
 
     page_id, html, url, fetched_at = task

@@ -66,7 +66,7 @@ def is_site_root(url: str) -> bool:
 
 def own_url(article: Article) -> str:
     """The page's own URL as dedup compares it (after redirects, tracking params removed)."""
-    from etl.extract import canonical_url
+    from etl.extract.canonical_link import canonical_url
 
     return canonical_url(article.final_url or article.url)
 
@@ -295,7 +295,7 @@ class CanonicalJudge:
 
     def _row_own(self, row: dict[str, Any]) -> str:
         if "own_url" not in row:
-            from etl.extract import canonical_url
+            from etl.extract.canonical_link import canonical_url
 
             row["own_url"] = canonical_url(row["url"])
         return row["own_url"]

@@ -35,7 +35,7 @@ and several residents asked the council to publish the full list of projects onl
 
 def warm_up() -> None:
     """One extraction of the built-in page (text path and language detection included)."""
-    from etl.extract import extract_html
+    from etl.extract.document import extract_html
     from etl.records import Article
 
     article = Article(url="https://news.example.org/2024/03/05/budget.html", source="warmup")

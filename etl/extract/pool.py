@@ -41,7 +41,8 @@ class PoolSettings:
 # Imported once in the forkserver, so every worker (and every recycled one, each
 # `tasks_per_worker` documents) forks with the extractor loaded and warm, instead of paying
 # ~1 s of imports and ~2 s of first-document set-up (etl.extract.forkserver_warmup).
-PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.metadata.refine",
+PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.document",
+           "etl.extract.metadata.refine",
            "etl.extract.settings", "py3langid", "courlan", "charset_normalizer",
            "etl.extract.forkserver_warmup"]
 

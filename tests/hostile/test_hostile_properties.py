@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from etl.extract import canonical_url, normalise_for_hash, text_fingerprint
+from etl.extract.canonical_link import canonical_url
+from etl.extract.document import normalise_for_hash, text_fingerprint
 
 _HOSTS = st.sampled_from(["example.com", "WWW.Example.COM", "bücher.de", "127.0.0.1",
                           "[::1]", "xn--bcher-kva.de", "a.b.c.d.e", ""])

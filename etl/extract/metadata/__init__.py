@@ -7,8 +7,8 @@ byline. These rules gather candidates from structured sources (JSON-LD, Open Gra
 tags, <h1>, <time>, <title>, bylines, datelines, the URL) and pick by small, named, general
 rules. Nothing here knows a host or publisher.
 
-They read the tree the extract stage already parsed for trafilatura (etl.extract.read_html),
-in layers, each module importing only from those above it:
+They read the tree the extract stage already parsed for trafilatura
+(etl.extract.document.read_html), in layers, each module importing only from those above it:
 
 - `text`, `dates`, `jsonld`: folding and comparison keys; reading one stated date value and
   the bounds of a publication date; schema.org JSON-LD objects.

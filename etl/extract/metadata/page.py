@@ -55,8 +55,8 @@ class PageFacts:
 def parse_html(html: str) -> Any | None:
     """The page as an lxml document, or None when there is nothing to parse.
 
-    The extract stage hands the rules trafilatura's own tree (etl.extract.read_html); this
-    parse serves a page lxml reads as a fragment, and callers that hold only the string.
+    The extract stage hands the rules trafilatura's own tree (etl.extract.document.read_html);
+    this parse serves a page lxml reads as a fragment, and callers that hold only the string.
     Bytes avoid lxml's 'encoding declaration' error on str input.
     """
     if not html or not html.strip():

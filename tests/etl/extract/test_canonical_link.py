@@ -1,11 +1,12 @@
-"""Which statement on a page names its canonical URL (etl.extract.page_canonical)."""
+"""Which statement on a page names its canonical URL (etl.extract.canonical_link)."""
 
 from __future__ import annotations
 
 import pytest
 from support.stories import STORIES, story_page
 
-from etl.extract import extract_html, page_canonical
+from etl.extract.canonical_link import page_canonical
+from etl.extract.document import extract_html
 from etl.records import Article
 
 PAGE = "https://news.example.org/2026/11/ferry?ref=home"

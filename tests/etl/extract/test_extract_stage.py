@@ -1,7 +1,9 @@
 import re
 from pathlib import Path
 
-from etl.extract import ExtractStage, canonical_url, remove_boilerplate, text_fingerprint
+from etl.extract import ExtractStage
+from etl.extract.canonical_link import canonical_url
+from etl.extract.document import remove_boilerplate, text_fingerprint
 from etl.records import Article, Dropped, Outcome
 
 BODY = " ".join(["La coopérative a présenté son nouveau service de livraison aux habitants."] * 8)

@@ -1,4 +1,4 @@
-"""One parse per page (etl.extract.read_html): trafilatura and the metadata rules share it.
+"""One parse per page (etl.extract.document.read_html): trafilatura and the metadata rules share it.
 
 The page is parsed as trafilatura parses it, so trafilatura's output is exactly what it gives
 on the string; the rules read the whole document from that tree, whatever shape lxml hands
@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from support.stories import STORIES
 
-from etl.extract import ExtractStage, read_html
+from etl.extract import ExtractStage
+from etl.extract.document import read_html
 from etl.extract.metadata.page import parse_html, read_facts
 from etl.extract.metadata.refine import refine_metadata
 from etl.extract.settings import TRAFILATURA_OPTIONS

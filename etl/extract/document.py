@@ -1,0 +1,171 @@
+"""One document → the Article's text and metadata: HTML through trafilatura and the metadata
+rules (one parse of the page), plain text by its first line.
+
+trafilatura and the metadata rules are imported inside the functions that use them, so that
+importing this module (e.g. while Airflow parses DAGs) stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from etl.decode import decode_html
+from etl.extract.canonical_link import canonical_url, page_canonical
+from etl.records import Article, to_utc
+
+if TYPE_CHECKING:
+    from etl.extract.metadata.refine import RefinedMetadata
+
+_WORD_RE = re.compile(r"\w+")
+_SPACE_RE = re.compile(r"\s+")
+_LANG_ATTR_RE = re.compile(r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2})\b", re.IGNORECASE)
+
+
+def normalise_for_hash(text: str) -> str:
+    """NFKC, case-folded, whitespace-collapsed: what counts as 'the same text'."""
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def text_fingerprint(text: str) -> str:
+    return hashlib.sha256(normalise_for_hash(text).encode("utf-8")).hexdigest()
+
+
+def count_words(text: str | None) -> int:
+    return len(_WORD_RE.findall(text or ""))
+
+
+def remove_boilerplate(text: str, patterns: Iterable[re.Pattern[str]]) -> str:
+    """Drop every line matching one of the source's `boilerplate` patterns."""
+    patterns = list(patterns)
+    if not patterns:
+        return text.strip()
+    kept = [line for line in text.splitlines() if not any(p.search(line) for p in patterns)]
+    return "\n".join(kept).strip()
+
+
+def detect_language(text: str, html: str | None = None) -> str | None:
+    """The page's declared <html lang>, else py3langid on the text."""
+    if html:
+        match = _LANG_ATTR_RE.search(html[:5000])
+        if match:
+            return match.group(1).lower()
+    if not text.strip():
+        return None
+    import py3langid
+
+    language, _score = py3langid.classify(text[:5000])
+    return language
+
+
+def extractor_version() -> str:
+    import trafilatura
+
+    return f"trafilatura-{trafilatura.__version__}"
+
+
+def _finish(article: Article, text: str, boilerplate: Iterable[re.Pattern[str]]) -> None:
+    article.text = remove_boilerplate(text, boilerplate)
+    article.word_count = count_words(article.text)
+    article.text_sha256 = text_fingerprint(article.text)
+
+
+def extract_text_file(article: Article, raw: bytes, boilerplate=()) -> None:
+    """Plain text: first non-empty line is the title, the rest is the body. States no date."""
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = decode_html(raw)
+    lines = content.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    article.title = lines[0].strip() if lines else None
+    article.title_source = "first_line" if lines else "none"
+    _finish(article, "\n".join(lines[1:]), boilerplate)
+    article.language = detect_language(article.text or "")
+    article.canonical_url = canonical_url(article.url)
+    article.published_at = article.date_source = None
+    article.author_source = "none"
+
+
+def take_hint_date(article: Article) -> None:
+    """The feed/sitemap date when the page states none: under the same bounds as a page's
+    (not more than a day after the fetch, not before 1990), else recorded as rejected."""
+    from etl.extract.metadata.dates import check_date
+
+    hint = to_utc(article.hint_published_at)
+    reason = check_date(hint, article.fetched_at)
+    if reason is None:
+        article.published_at, article.date_source = hint, "hint"
+    elif reason not in article.date_rejections:
+        article.date_rejections.append(reason)
+
+
+def read_html(
+    html: str, url: str | None, fetched_at: datetime | None = None
+) -> tuple[dict[str, Any], RefinedMetadata] | None:
+    """trafilatura's fields and the metadata rules' choices, from one parse of the page.
+
+    The page is parsed once, as trafilatura parses it (`trafilatura.load_html`), so its
+    output is what it would be on the string; the rules read that tree first, trafilatura
+    then works on it (2.3.1 copies a tree it is given). None when trafilatura finds no
+    article text.
+    """
+    import trafilatura
+
+    from etl.extract.metadata.page import parse_html, read_facts
+    from etl.extract.metadata.refine import refine_metadata
+    from etl.extract.settings import TRAFILATURA_OPTIONS
+
+    try:
+        tree = trafilatura.load_html(html)
+    except (TypeError, ValueError):  # what bare_extraction answers with "no document"
+        return None
+    if tree is None:  # not HTML: trafilatura finds nothing in it either
+        return None
+    page: Any = tree
+    if tree.getparent() is not None:
+        # lxml took the page for a fragment (no <html>, doctype or <head>) and handed back
+        # one element, or the <body> renamed to a <div>: trafilatura reads its own parse of
+        # the string, as always, and the rules the whole document.
+        page, tree = html, parse_html(html)
+    facts = read_facts(tree)
+    document = trafilatura.bare_extraction(
+        page, url=url, with_metadata=True, **TRAFILATURA_OPTIONS
+    )
+    if document is None:
+        return None
+    data: dict[str, Any] = document.as_dict()
+    if not (data.get("text") or "").strip():
+        return None
+    return data, refine_metadata(facts, url, data, fetched_at)
+
+
+def extract_html(article: Article, html: str, boilerplate=()) -> bool:
+    """Run trafilatura and the metadata rules. Returns False when no article was found."""
+    url = article.final_url or article.url
+    extracted = read_html(html, url, article.fetched_at)
+    if extracted is None:
+        return False
+    data, meta = extracted
+    article.title = meta.title or article.hint_title
+    article.title_source = meta.title_source if meta.title else (
+        "hint" if article.hint_title else "none")
+    article.published_at, article.date_source = meta.published_at, meta.date_source
+    article.date_rejections = list(meta.date_rejections)
+    if article.published_at is None and article.hint_published_at is not None:
+        take_hint_date(article)
+    article.author = meta.author
+    article.author_source = meta.author_source
+    article.sitename = data.get("sitename")
+    article.description = data.get("description")
+    article.categories = [c for c in (data.get("categories") or []) if c]
+    article.tags = [t for t in (data.get("tags") or []) if t]
+    _finish(article, data["text"], boilerplate)
+    article.language = detect_language(article.text or "", html)
+    article.canonical_url = canonical_url(url, page_canonical(html, url))
+    return True
