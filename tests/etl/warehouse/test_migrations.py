@@ -37,8 +37,23 @@ def test_chain_is_linear_from_0001() -> None:
     script = ScriptDirectory.from_config(config)
     assert len(script.get_heads()) == 1
     revisions = [r.revision for r in script.walk_revisions("base", "heads")]
-    assert revisions[-1] == "0001"
-    assert {"0002", "0003"} <= set(revisions)
+    # One sequence, one style: "0001", "0002", … and each file is named after its id.
+    assert revisions[::-1] == [f"{i:04d}" for i in range(1, len(revisions) + 1)]
+    for revision in script.walk_revisions("base", "heads"):
+        assert revision.path.rsplit("/", 1)[-1].startswith(revision.revision + "_")
+
+
+def test_a_warehouse_stamped_with_a_legacy_revision_id_keeps_upgrading(
+        warehouse_url: str) -> None:
+    """Ids of the old mixed style ("0011_fetch_ledger") are re-stamped, not lost."""
+    wh = Warehouse(warehouse_url)
+    wh.migrate("0005")
+    with wh.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0011_fetch_ledger'"))
+    wh.migrate()
+    assert _version(wh) == _head()
+    assert "body_settled" in {c["name"] for c in inspect(wh.engine).get_columns("fetch_ledger")}
+    wh.dispose()
 
 
 def test_upgrade_empty_to_head(warehouse_url: str) -> None:
@@ -138,13 +153,13 @@ def test_head_matches_schema_module(warehouse_url: str) -> None:
     wh.dispose()
 
 
-def test_upgrade_from_0011_settles_processed_ledger_rows_and_keys_items(
+def test_upgrade_from_0005_settles_processed_ledger_rows_and_keys_items(
         warehouse_url: str, make_article) -> None:
     """0012: ledger rows of stored, duplicate or rejected URLs are settled, others are
     not (fetched again once); outcome rows get occurrence 1 and per-item keys, which the
     downgrade folds back."""
     wh = Warehouse(warehouse_url)
-    wh.migrate("0011_fetch_ledger")
+    wh.migrate("0005")
     now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     story, copy, turned_down, lost = (f"https://news.example/wire/{n}" for n in range(4))
     with wh.begin() as conn:
@@ -178,8 +193,8 @@ def test_upgrade_from_0011_settles_processed_ledger_rows_and_keys_items(
             "run_id": "run-1", "recorded_at": now, "occurrence": n}
             for source, n in (("other", 1), ("wire", 2))])
 
-    _downgrade(wh, "0011_fetch_ledger")
-    assert _version(wh) == "0011_fetch_ledger"
+    _downgrade(wh, "0005")
+    assert _version(wh) == "0005"
     with wh.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM article_duplicates")).scalar() == 1
     wh.migrate()

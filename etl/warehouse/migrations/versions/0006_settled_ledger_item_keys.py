@@ -17,16 +17,16 @@ numbers them the same way, so it adds nothing twice). Existing rows get occurren
 SQLite rebuilds the three tables (batch mode); views over them are dropped and recreated
 from their stored SQL around it, since SQLite checks views when a table is renamed.
 
-Revision ID: 0012_settled_ledger_item_keys
-Revises: 0011_fetch_ledger
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_settled_ledger_item_keys"
-down_revision = "0011_fetch_ledger"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ fall back to their own article_id (articles) or the article they duplicate (dupl
 
 The SQL is written out here, not imported from etl code: a migration is a frozen snapshot.
 
-Revision ID: 0010_near_dup
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-26
 """
@@ -19,7 +19,7 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_near_dup"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """fetch_ledger: per-URL HTTP state for conditional GET, change detection and retry backoff.
 
-Revision ID: 0011_fetch_ledger
-Revises: 0010_near_dup
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-25
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_fetch_ledger"
-down_revision = "0010_near_dup"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
