@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, get_current_context, task
 from news_assets import ARTICLES
-from news_settings import settings
+from news_settings import retry_delay_s, settings
 
 CONN_ID = "warehouse_default"
 
@@ -71,7 +71,7 @@ def _triggering_run_ids() -> list[str]:
     catchup=False,
     max_active_runs=1,
     tags=["news", "analytics"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=retry_delay_s())},
     params={
         "reject_threshold": Param(
             settings().reject_threshold, type="number", minimum=0, maximum=1,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, setup, task
 from news_assets import ARTICLES
+from news_settings import retry_delay_s
 
 
 def _sources():
@@ -52,7 +53,7 @@ def _planned(sources: list[str] | None) -> list[str]:
     catchup=False,
     max_active_runs=1,
     tags=["news", "ingest"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=retry_delay_s())},
     params={
         "sources": Param([], type="array", items={"type": "string"},
                          description="Source names from sources.yml; empty = all sources."),

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     near_dup_threshold: float | None = Field(None, gt=0, le=1)  # None: the dedup default
     # Inside Airflow parallelism is Airflow's job (mapped tasks): one process per task.
     task_workers: int = Field(1, ge=0)
+    # Airflow's wait before retrying a failed task (feeds down, a database restart).
+    task_retry_delay_s: float = Field(30.0, ge=0)
     reject_threshold: float = Field(0.5, ge=0, le=1)
     reject_min_items: int = Field(20, ge=1)
     reject_window_hours: int = Field(168, ge=1)

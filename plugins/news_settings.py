@@ -50,3 +50,9 @@ def run_options(**knobs: Any) -> RunOptions:
 def staging_root() -> Path:
     """Where tasks hand chunks to each other (NEWS_ETL_STAGING_DIR)."""
     return settings().staging_dir
+
+
+def retry_delay_s() -> float:
+    """Seconds Airflow waits before retrying a task (NEWS_ETL_TASK_RETRY_DELAY_S, default 30).
+    Read when the DAG file is parsed; settings are light (no heavy import)."""
+    return settings().task_retry_delay_s

@@ -26,6 +26,8 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(REPO / "plugins"),
         "NEWS_ETL_SOURCES_FILE": str(REPO / "seeds" / "sources.yml"),
         "NEWS_ETL_STAGING_DIR": str(home / "staging"),
+        # Retries are exercised, not waited for: Airflow's retry after 1 s, not 30 s.
+        "NEWS_ETL_TASK_RETRY_DELAY_S": "1",
     })
     env.update(extra)
     return env

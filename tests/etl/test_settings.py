@@ -20,12 +20,12 @@ from etl.pipeline import (
     DEFAULT_STAGING_DIR,
     RunOptions,
     ingest,
+    revalidate,
     stage_discover,
     stage_fetch_extract,
     stage_load,
     stage_validate,
 )
-from etl.revalidate import revalidate
 from etl.settings import Settings
 from etl.validate import DEFAULT_DATA_DOCS_DIR, DEFAULT_MIN_WORDS
 from etl.warehouse import DEFAULT_WAREHOUSE_URL
@@ -62,6 +62,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ("NEWS_ETL_MIN_WORDS", "120", "min_words", 120),
     ("NEWS_ETL_NEAR_DUP_THRESHOLD", "0.8", "near_dup_threshold", 0.8),
     ("NEWS_ETL_TASK_WORKERS", "3", "task_workers", 3),
+    ("NEWS_ETL_TASK_RETRY_DELAY_S", "1.5", "task_retry_delay_s", 1.5),
     ("NEWS_ETL_REJECT_THRESHOLD", "0.25", "reject_threshold", 0.25),
     ("NEWS_ETL_REJECT_MIN_ITEMS", "5", "reject_min_items", 5),
     ("NEWS_ETL_REJECT_WINDOW_HOURS", "24", "reject_window_hours", 24),
