@@ -4,7 +4,7 @@ succeeds once the server is back, and nothing is lost or half-written."""
 from __future__ import annotations
 
 import subprocess
-import time
+import threading
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -25,21 +25,35 @@ def test_task_fails_while_postgres_is_down_and_the_retry_succeeds(airflow_home, 
         staging = tmp_path / "staging"
         env = airflow_env(
             airflow_home, NEWS_ETL_STAGING_DIR=str(staging),
+            # Room to start the server between a failed try and its retry.
+            NEWS_ETL_TASK_RETRY_DELAY_S="15",
             AIRFLOW_CONN_WAREHOUSE_DEFAULT=f"postgresql://postgres@127.0.0.1:{pg.port}/postgres")
         run = subprocess.Popen([str(BIN / "airflow"), "dags", "test", "news_ingest"], env=env,
                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
+        lines: list[str] = []
+        failed_once = threading.Event()
+
+        def read_output() -> None:
+            assert run.stdout is not None
+            for line in run.stdout:
+                lines.append(line)
+                if "up_for_retry" in line.lower():
+                    failed_once.set()
+
+        reader = threading.Thread(target=read_output, daemon=True)
+        reader.start()
         try:
-            deadline = time.monotonic() + 180
-            while not list(staging.glob("*/*/chunk-*")):  # discover done: extract is next
-                assert run.poll() is None and time.monotonic() < deadline
-                time.sleep(0.5)
-            time.sleep(8)  # the extract tries fail on the refused connection (retry in 30 s)
+            # Await the first failed try on the refused connection, then bring the server
+            # up: the retry must succeed.
+            assert failed_once.wait(300), "".join(lines)[-4000:]
             pg.start()
-            output, _ = run.communicate(timeout=600)
+            run.wait(timeout=600)
+            reader.join(timeout=30)
         finally:
             if run.poll() is None:
                 run.kill()
+        output = "".join(lines)
         assert run.returncode == 0, output[-4000:]
         assert "up_for_retry" in output.lower(), "no task failed while PostgreSQL was down"
         engine = create_engine(pg.url)
