@@ -51,7 +51,7 @@ from etl.fetch.result import FetchError, FetchFailed, FetchResult
 from etl.fetch.retry import get_with_retries
 from etl.fetch.robots import RobotsCache
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
@@ -188,9 +188,9 @@ class Fetcher:
         except FetchFailed as fail:
             result.reason, result.detail = fail.reason, fail.detail
             result.body = None
-            logger.debug("fetch %s failed: %s (%s)", url, fail.reason, fail.detail)
+            log.debug("fetch %s failed: %s (%s)", url, fail.reason, fail.detail)
         except Exception as exc:  # contract: never raise for a fetch problem
-            logger.exception("unexpected error fetching %s", url)
+            log.exception("unexpected error fetching %s", url)
             result.reason, result.detail = "connect", f"{type(exc).__name__}: {exc}"
             result.body = None
         return result

@@ -27,7 +27,7 @@ from etl.fetch.guard import Admitted
 from etl.fetch.politeness import HostLimiter
 from etl.fetch.result import FetchFailed
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER_S = 60.0  # never sleep longer than this for one Retry-After
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -100,14 +100,14 @@ def get_with_retries(session: requests.Session, url: str, headers: dict[str, str
             if wait is not None and wait > MAX_RETRY_AFTER_S:
                 # Asked to come back later than we are willing to wait: retrying
                 # sooner would be rude, so give up with the status we got.
-                logger.info("%s: Retry-After %.0fs exceeds cap; giving up", url, wait)
+                log.info("%s: Retry-After %.0fs exceeds cap; giving up", url, wait)
                 return resp
             deadline.disarm()
             resp.close()
             limiter.release(host)
             if wait is None:
                 wait = _backoff(settings, attempt)
-            logger.debug("%s: HTTP %s, retry %d in %.2fs", url, resp.status_code,
+            log.debug("%s: HTTP %s, retry %d in %.2fs", url, resp.status_code,
                          attempt + 1, wait)
             time.sleep(wait)
             continue

@@ -240,10 +240,6 @@ def test_the_library_reads_no_environment_and_configures_no_logging() -> None:
     assert offenders == []
 
 
-# Modules being split by another change of issue 13 (§3); they take the convention with it.
-LOGGER_NAMES_PENDING = {"etl/fetch/http.py", "etl/fetch/retry.py", "etl/extract/metadata.py"}
-
-
 def test_one_logger_naming_convention() -> None:
     """Every module-level logger is `log = logging.getLogger(__name__)`."""
     offenders = set()
@@ -260,4 +256,4 @@ def test_one_logger_naming_convention() -> None:
             by_module = [ast.unparse(a) for a in value.args] == ["__name__"]
             if not (named_log and by_module):
                 offenders.add(name)
-    assert offenders - LOGGER_NAMES_PENDING == set()
+    assert offenders == set()
