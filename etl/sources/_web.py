@@ -83,7 +83,7 @@ _ISO_DAY = re.compile(r"^\d{4}-?(?:\d{2}-?\d{2}|W\d{2}-?\d|\d{3})(?:[T ]|$)")
 _ISO_LIKE = re.compile(r"^\d{4}(?:$|[-W\d])")
 
 
-def parse_date(text: str | None) -> datetime | None:
+def parse_machine_date(text: str | None) -> datetime | None:
     """A full date from W3C datetime / ISO 8601 (sitemaps, JSON Feed) or RFC 822 (RSS).
 
     None when unparseable or impossible ("2026-13-45T25:61"), and when no day is stated:

@@ -30,7 +30,7 @@ from etl.sources._web import (
     declares_entities,
     is_url,
     item_limit,
-    parse_date,
+    parse_machine_date,
     read_location,
     skip_entry,
     strip_doctype,
@@ -119,7 +119,7 @@ def parse_json_feed(body: bytes, base_url: str) -> list[FeedEntry]:
         if not isinstance(link, str) or not link.strip():
             continue
         title = item.get("title") if isinstance(item.get("title"), str) else None
-        published = parse_date(str(item.get("date_published") or "")) or parse_date(
+        published = parse_machine_date(str(item.get("date_published") or "")) or parse_machine_date(
             str(item.get("date_modified") or ""))
         entries.append(FeedEntry(urljoin(base_url, link.strip()), title, published))
     return entries
@@ -156,7 +156,8 @@ def parse_xml_feed(body: bytes, base_url: str) -> list[FeedEntry]:
             continue
         # The entry's own text, parsed strictly: feedparser's *_parsed rounds "2024" to
         # 1 January and rolls "2026-13-45" over into 2027 — invented dates.
-        published = parse_date(entry.get("published")) or parse_date(entry.get("updated"))
+        published = (parse_machine_date(entry.get("published"))
+                     or parse_machine_date(entry.get("updated")))
         title = (entry.get("title") or "").strip() or None
         entries.append(FeedEntry(urljoin(base_url, link.strip()), title, published))
     return entries

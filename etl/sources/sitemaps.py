@@ -37,7 +37,7 @@ from etl.sources._web import (
     is_url,
     item_limit,
     local_name,
-    parse_date,
+    parse_machine_date,
     read_location,
     safe_xml_parser,
     skip_entry,
@@ -119,11 +119,11 @@ def parse_sitemap(body: bytes, base_url: str) -> ParsedSitemap:
         if not loc:
             continue
         entry = SitemapEntry(urljoin(base_url, loc),
-                             lastmod=parse_date(element_text(_child(node, "lastmod"))))
+                             lastmod=parse_machine_date(element_text(_child(node, "lastmod"))))
         news = _child(node, "news")
         if news is not None:
             entry.title = element_text(_child(news, "title"))
-            entry.published = parse_date(element_text(_child(news, "publication_date")))
+            entry.published = parse_machine_date(element_text(_child(news, "publication_date")))
         entries.append(entry)
     return ParsedSitemap("urlset" if kind == "urlset" else "index", entries)
 

@@ -29,7 +29,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from etl.config import SourceConfig
 from etl.decode import DecodeError, decode_html
 from etl.records import Article
-from etl.sources._web import is_url, item_limit, local_path, parse_date
+from etl.sources._web import is_url, item_limit, local_path, parse_machine_date
 from etl.sources.errors import SourceError
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def _records(source: SourceConfig, stream: IO[bytes], name: str,
             expected_language=source.language,
             final_url=url,
             http_status=status,
-            fetched_at=parse_date(record.rec_headers.get_header("WARC-Date")),
+            fetched_at=parse_machine_date(record.rec_headers.get_header("WARC-Date")),
             etag=http.get_header("ETag"),
             last_modified=http.get_header("Last-Modified"),
         )

@@ -7,24 +7,25 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl.sources._web import declares_entities, in_window, parse_date, strip_doctype
+from etl.sources._web import declares_entities, in_window, parse_machine_date, strip_doctype
 
 
 def test_parse_date_formats() -> None:
     # A bare year or month names no day: rounding it to the 1st would invent one.
-    assert parse_date("2025") is None and parse_date("2025-06") is None
-    assert parse_date("2025-W23") is None  # a week, no day
-    assert parse_date("20250610") == datetime(2025, 6, 10, tzinfo=UTC)
-    assert parse_date("2025-06-10") == datetime(2025, 6, 10, tzinfo=UTC)
-    assert parse_date("2025-06-10T08:00:00+02:00") == datetime(2025, 6, 10, 6, tzinfo=UTC)
-    assert parse_date("2025-06-10T08:00:00Z") == datetime(2025, 6, 10, 8, tzinfo=UTC)
-    assert parse_date("Tue, 10 Jun 2025 04:00:00 GMT") == datetime(2025, 6, 10, 4, tzinfo=UTC)
-    assert parse_date("yesterday-ish") is None
+    assert parse_machine_date("2025") is None and parse_machine_date("2025-06") is None
+    assert parse_machine_date("2025-W23") is None  # a week, no day
+    assert parse_machine_date("20250610") == datetime(2025, 6, 10, tzinfo=UTC)
+    assert parse_machine_date("2025-06-10") == datetime(2025, 6, 10, tzinfo=UTC)
+    assert parse_machine_date("2025-06-10T08:00:00+02:00") == datetime(2025, 6, 10, 6, tzinfo=UTC)
+    assert parse_machine_date("2025-06-10T08:00:00Z") == datetime(2025, 6, 10, 8, tzinfo=UTC)
+    rfc_822 = "Tue, 10 Jun 2025 04:00:00 GMT"
+    assert parse_machine_date(rfc_822) == datetime(2025, 6, 10, 4, tzinfo=UTC)
+    assert parse_machine_date("yesterday-ish") is None
     # Impossible values are unparseable, never rolled over or rounded to another date.
     for impossible in ("2026-13-45T25:61", "2025-02-30", "Mon, 45 Foo 2026 25:61:00 GMT",
                        "Fri, 31 Feb 2025 10:00:00 GMT", "2025-06-10T24:61:00Z"):
-        assert parse_date(impossible) is None, impossible
-    assert parse_date("") is None and parse_date(None) is None
+        assert parse_machine_date(impossible) is None, impossible
+    assert parse_machine_date("") is None and parse_machine_date(None) is None
 
 
 def test_window_is_half_open_and_keeps_undated() -> None:
@@ -54,4 +55,4 @@ def test_strip_doctype() -> None:
 def test_helpers_never_raise(data: bytes) -> None:
     strip_doctype(data)
     declares_entities(data)
-    parse_date(data.decode("latin-1"))
+    parse_machine_date(data.decode("latin-1"))
