@@ -68,7 +68,7 @@ def extractor_version() -> str:
     return f"trafilatura-{trafilatura.__version__}"
 
 
-def _finish(article: Article, text: str, boilerplate: Iterable[re.Pattern[str]]) -> None:
+def _set_text(article: Article, text: str, boilerplate: Iterable[re.Pattern[str]]) -> None:
     article.text = remove_boilerplate(text, boilerplate)
     article.word_count = count_words(article.text)
     article.text_sha256 = text_fingerprint(article.text)
@@ -85,7 +85,7 @@ def extract_text_file(article: Article, raw: bytes, boilerplate=()) -> None:
         lines.pop(0)
     article.title = lines[0].strip() if lines else None
     article.title_source = "first_line" if lines else "none"
-    _finish(article, "\n".join(lines[1:]), boilerplate)
+    _set_text(article, "\n".join(lines[1:]), boilerplate)
     article.language = detect_language(article.text or "")
     article.canonical_url = canonical_url(article.url)
     article.published_at = article.date_source = None
@@ -165,7 +165,7 @@ def extract_html(article: Article, html: str, boilerplate=()) -> bool:
     article.description = data.get("description")
     article.categories = [c for c in (data.get("categories") or []) if c]
     article.tags = [t for t in (data.get("tags") or []) if t]
-    _finish(article, data["text"], boilerplate)
+    _set_text(article, data["text"], boilerplate)
     article.language = detect_language(article.text or "", html)
     article.canonical_url = canonical_url(url, page_canonical(html, url))
     return True

@@ -104,7 +104,7 @@ class FetchStage(Stage):
         ready = []
         for future in done:
             article, result = future.result()  # fetch() never raises for fetch problems
-            finished = self._finish(article, result)
+            finished = self._apply_result(article, result)
             if finished is not None:
                 ready.append(finished)
         if ready and self.ledger is not None:
@@ -113,7 +113,7 @@ class FetchStage(Stage):
             self.ledger.flush()
         yield from ready
 
-    def _finish(self, article: Article, result: FetchResult) -> Article | None:
+    def _apply_result(self, article: Article, result: FetchResult) -> Article | None:
         article.final_url = result.final_url
         article.http_status = result.status
         article.fetched_at = result.fetched_at
