@@ -45,7 +45,7 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import etl.pipeline as pipeline
+import etl.dedup.near_index as near_index
 from etl.dedup.minhash import DEFAULT_SETTINGS
 from etl.pipeline import BatchLoader, OutcomeBuffer
 from etl.records import Article
@@ -171,8 +171,9 @@ def fill_sqlite(path: str, n: int) -> None:
 
 @contextmanager
 def timed_calls(name: str, totals: dict[str, float]) -> Iterator[None]:
-    """Wrap etl.pipeline.<name> (called by BatchLoader) to add its wall time to totals."""
-    original: Callable[..., Any] = getattr(pipeline, name)
+    """Wrap etl.dedup.near_index.<name> (called by BatchLoader through NearIndex) to add
+    its wall time to totals."""
+    original: Callable[..., Any] = getattr(near_index, name)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -181,11 +182,11 @@ def timed_calls(name: str, totals: dict[str, float]) -> Iterator[None]:
         finally:
             totals[name] = totals.get(name, 0.0) + time.perf_counter() - started
 
-    setattr(pipeline, name, wrapper)
+    setattr(near_index, name, wrapper)
     try:
         yield
     finally:
-        setattr(pipeline, name, original)
+        setattr(near_index, name, original)
 
 
 def load_all(wh: Warehouse, items: list[Article], run_id: str, batch_size: int) -> BatchLoader:

@@ -21,7 +21,7 @@ PROFILE_GROUPS = [
     ("decode_html", "etl/decode.py", "decode_html"),
     ("ValidateStage (GX per batch)", "etl/validate.py", "validate_batch"),
     ("GX context build (import, once)", "etl/validate.py", "get"),
-    ("BatchLoader.load (dedup + write)", "etl/pipeline.py", "load"),
+    ("BatchLoader.load (dedup + write)", "etl/pipeline/loader.py", "load"),
     ("  near-dup MinHash signature", "etl/dedup/minhash.py", "signature"),
     ("  write_batch (INSERT)", "etl/warehouse/load.py", "write_batch"),
     ("Data Docs (build_data_docs)", "etl/validate.py", "build_data_docs"),

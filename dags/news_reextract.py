@@ -36,7 +36,7 @@ def news_reextract():
         from news_settings import run_options, settings, sources
         from warehouse_hook import WarehouseHook
 
-        from etl.reextract import reextract
+        from etl.pipeline import reextract
 
         params = params or {}
         source = sources().select([params["source"]])[0]

@@ -123,7 +123,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_revalidate(args: argparse.Namespace, settings: Settings) -> int:
-    from etl.revalidate import revalidate
+    from etl.pipeline import revalidate
 
     min_words = None
     if args.sources:

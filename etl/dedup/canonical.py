@@ -49,7 +49,7 @@ CANONICAL_IS_ROOT = "canonical_is_root"
 CANONICAL_SHARED = "canonical_shared"
 CANONICAL_TEXT_DIFFERS = "canonical_text_differs"
 
-# article ids → stored text. Injected (BatchLoader binds it to the load transaction).
+# article ids → stored text, read in the batch's load transaction (passed to `index`).
 TextLookup = Callable[[list[str]], dict[str, str]]
 
 _INDEX_PAGE = re.compile(r"/*(?:(?:index|default|home|start)(?:\.[a-z0-9]+)?/*)?", re.I)
@@ -97,17 +97,18 @@ class CanonicalJudge:
     """The canonical decisions of one exact-dedup stage (see the module docstring).
 
     Per batch: ``lookup_keys`` (before the warehouse lookup), ``index`` (with the stored
-    rows), then ``judge`` per item in order, ``add`` for each item kept. Stored canonicals
-    to withdraw are collected for ``take_resets``.
+    rows and the transaction's text lookup), then ``judge`` per item in order, ``add`` for
+    each item kept. Stored canonicals to withdraw are collected for ``take_resets``.
     """
 
     def __init__(self, stats: StageStats, run_id: str | None = None,
-                 tracker: CanonicalTracker | None = None, texts: TextLookup | None = None,
-                 threshold: float | None = None) -> None:
+                 tracker: CanonicalTracker | None = None, threshold: float | None = None
+                 ) -> None:
         self.stats = stats
         self.run_id = run_id
         self.tracker = tracker if tracker is not None else CanonicalTracker()
-        self.texts = texts
+        # This batch's lookup of stored texts (given to `index` with the stored rows).
+        self._stored_texts: TextLookup | None = None
         self.threshold = threshold if threshold is not None else DEFAULT_SETTINGS.threshold
         self._index: dict[str, list[dict[str, Any]]] = {}
         self._own: dict[int, str] = {}
@@ -131,9 +132,11 @@ class CanonicalJudge:
                 keys.add(article.canonical_url)
         return keys
 
-    def index(self, stored: Iterable[dict[str, Any]]) -> None:
-        """Stored articles by their canonical URL and by their own (normalised) URL."""
+    def index(self, stored: Iterable[dict[str, Any]], texts: TextLookup | None = None) -> None:
+        """Stored articles by their canonical URL and by their own (normalised) URL;
+        `texts` reads stored texts (of the same load transaction) for this batch."""
         self._index = {}
+        self._stored_texts = texts
         for row in stored:
             self._add_to_index(row)
 
@@ -289,7 +292,7 @@ class CanonicalJudge:
             return row["text"]
         article_id = row["article_id"]
         if article_id not in self._texts:
-            self._texts.update(self.texts([article_id]) if self.texts else {})
+            self._texts.update(self._stored_texts([article_id]) if self._stored_texts else {})
             self._texts.setdefault(article_id, None)
         return self._texts[article_id]
 

@@ -1,5 +1,8 @@
 """Writing to the warehouse: batches of articles and outcomes, run records, GX results.
 
+The near-duplicate index (article_signatures, article_bands) has its own module,
+etl.dedup.near_index.
+
 Every write is an INSERT … ON CONFLICT on a natural key, so retrying a batch or a whole
 run adds nothing twice. Callers run each batch inside one transaction (Warehouse.begin).
 """
@@ -13,19 +16,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Table, bindparam, select, update
-from sqlalchemy import any_ as sa_any
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from etl.records import OUTCOME_COLUMNS, Article, Dropped, Outcome, to_utc
 from etl.warehouse.bulk import copy_merge
 from etl.warehouse.schema import (
-    article_bands,
     article_duplicates,
     article_failures,
     article_rejects,
-    article_signatures,
     articles,
     fetch_ledger,
     ingest_runs,
@@ -247,107 +246,18 @@ def write_validation(
     ))
 
 
-# --- Near-duplicate index (etl.dedup.near) ---------------------------------------------
+class StoredArticles:
+    """The articles table as exact dedup reads it (etl.dedup.exact), in one transaction."""
 
-# Band keys per probe statement: a 200-article batch has 6400 keys, so one statement per
-# batch on both databases (SQLite allows 32766 bound variables; PostgreSQL gets an array).
-_BAND_CHUNK = 30_000
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
+    def matching(self, urls: set[str], canonical_urls: set[str], hashes: set[str]
+                 ) -> list[dict[str, Any]]:
+        return existing_articles(self.conn, urls, canonical_urls, hashes)
 
-def near_candidates(conn: Connection, band_keys: Iterable[int]) -> list[dict[str, Any]]:
-    """Stored articles sharing any of `band_keys`: article_id, signature (bytes), cluster_id.
-
-    An index probe on article_bands' primary key (band_key, article_id) against all history,
-    then the signatures and cluster ids of the distinct candidates.
-    """
-    keys = sorted(set(band_keys))
-    found: dict[str, dict[str, Any]] = {}
-    postgresql = conn.dialect.name == "postgresql"
-    for i in range(0, len(keys), _BAND_CHUNK):
-        chunk = keys[i:i + _BAND_CHUNK]
-        if postgresql:
-            # One array parameter: a single plan however many keys the batch has.
-            where = article_bands.c.band_key == sa_any(bindparam("keys", chunk,
-                                                                 type_=ARRAY(BigInteger)))
-        else:
-            where = article_bands.c.band_key.in_(chunk)
-        ids = select(article_bands.c.article_id).where(where).distinct().subquery()
-        query = (
-            select(article_signatures.c.article_id, article_signatures.c.signature,
-                   articles.c.cluster_id)
-            .join(ids, ids.c.article_id == article_signatures.c.article_id)
-            .join(articles, articles.c.article_id == article_signatures.c.article_id)
-        )
-        for row in conn.execute(query).mappings():
-            found[row["article_id"]] = dict(row)
-    return list(found.values())
-
-
-def write_signatures(
-    conn: Connection, entries: Iterable[tuple[str, bytes | None, Sequence[int]]],
-    replace: bool = False,
-) -> int:
-    """Store (article_id, signature bytes, band keys) of newly loaded articles.
-
-    Called in the load transaction, after write_batch. ON CONFLICT DO NOTHING: a retried
-    batch adds nothing twice. With `replace` (re-extraction, after update_articles) the
-    entries' old signature and band keys are deleted first, in the same transaction, so
-    the index always describes the stored text; an entry without a signature (the new text
-    is too short to judge) only deletes. Returns the number of new signatures.
-    """
-    now = datetime.now(UTC)
-    entries = list(entries)
-    if replace:
-        _delete_signatures(conn, {article_id for article_id, _, _ in entries})
-    signatures, bands = [], []
-    for article_id, signature, keys in entries:
-        if signature is None:
-            continue
-        signatures.append({"article_id": article_id, "signature": signature, "created_at": now})
-        bands.extend({"band_key": key, "article_id": article_id} for key in set(keys))
-    # Sorted by key: concurrent writers take index locks in the same order (no deadlocks).
-    signatures.sort(key=lambda r: r["article_id"])
-    bands.sort(key=lambda r: (r["band_key"], r["article_id"]))
-    new = insert_ignore(conn, article_signatures, signatures)
-    insert_ignore(conn, article_bands, bands)
-    return new
-
-
-def _delete_signatures(conn: Connection, article_ids: Iterable[str]) -> None:
-    """Delete the signatures and band keys of these articles.
-
-    article_bands is keyed (band_key, article_id): the old keys are recomputed from the
-    stored signature (the warehouse holds one band shape, DEFAULT_SETTINGS'), so the
-    delete is a primary-key probe, not a scan; a signature of another shape falls back to
-    deleting by article_id.
-    """
-    from sqlalchemy import tuple_
-
-    from etl.dedup.minhash import band_keys, signature_from_bytes
-
-    ids = sorted(set(article_ids))
-    pairs: list[tuple[int, str]] = []
-    odd: list[str] = []
-    for i in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[i:i + _IN_CHUNK]
-        query = select(article_signatures.c.article_id, article_signatures.c.signature).where(
-            article_signatures.c.article_id.in_(chunk))
-        for article_id, signature in conn.execute(query):
-            try:
-                keys = band_keys(signature_from_bytes(bytes(signature)))
-            except ValueError:
-                odd.append(article_id)
-                continue
-            pairs.extend((key, article_id) for key in set(keys))
-        conn.execute(article_signatures.delete()
-                     .where(article_signatures.c.article_id.in_(chunk)))
-    pairs.sort()  # same lock order as write_signatures
-    for i in range(0, len(pairs), 5_000):
-        conn.execute(article_bands.delete().where(
-            tuple_(article_bands.c.band_key, article_bands.c.article_id).in_(pairs[i:i + 5_000])))
-    for i in range(0, len(odd), _IN_CHUNK):
-        conn.execute(article_bands.delete().where(
-            article_bands.c.article_id.in_(odd[i:i + _IN_CHUNK])))
+    def texts(self, article_ids: Iterable[str]) -> dict[str, str]:
+        return stored_texts(self.conn, article_ids)
 
 
 def stored_texts(conn: Connection, article_ids: Iterable[str]) -> dict[str, str]:

@@ -5,9 +5,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from etl.config import load_sources
-from etl.pipeline import RunOptions, ingest
+from etl.pipeline import RunOptions, ingest, revalidate
 from etl.report import print_report
-from etl.revalidate import revalidate
 from etl.warehouse.schema import article_rejects, articles, ingest_runs
 
 BODY = " ".join(["The harbour board voted to extend the night ferry timetable."] * 6)  # 60 words

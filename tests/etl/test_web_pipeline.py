@@ -14,8 +14,7 @@ from support.local_site import STORY, feed, page, serve_site
 from werkzeug import Response
 
 from etl.config import load_sources
-from etl.pipeline import RunOptions, ingest
-from etl.reextract import reextract
+from etl.pipeline import RunOptions, ingest, reextract
 from etl.warehouse.schema import articles, fetch_ledger, ingest_runs
 
 

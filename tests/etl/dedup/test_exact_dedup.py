@@ -14,10 +14,46 @@ def art(url: str, text_hash: str, canonical: str | None = None) -> Article:
                    text="t", title="t")
 
 
+class StoredRows:
+    """The stored side of one load transaction, as given rows and texts."""
+
+    def __init__(self, rows=(), texts=None) -> None:
+        self.rows = rows
+        self.lookup_texts = texts
+
+    def matching(self, *_keys) -> list[dict]:
+        return [dict(r) for r in self.rows]
+
+    def texts(self, article_ids) -> dict[str, str]:
+        return self.lookup_texts(article_ids) if self.lookup_texts else {}
+
+
+class Checker:
+    """The exact stage checking batches against the same stored rows."""
+
+    def __init__(self, stored=(), texts=None, tracker=None, run_id="r2") -> None:
+        self.drops: list[Dropped] = []
+        self.stage = ExactDedupStage(self.drops.append, run_id=run_id, canonicals=tracker)
+        self.stored = StoredRows(stored, texts)
+        self.resets: list[tuple[str, str, str]] = []
+
+    def __call__(self, batch) -> list[Article]:
+        checked = self.stage.check(list(batch), self.stored)
+        self.resets = checked.canonical_resets
+        return checked.kept
+
+    @property
+    def stats(self):
+        return self.stage.stats
+
+    def take_canonical_resets(self) -> list[tuple[str, str, str]]:
+        """The canonical resets of the last batch checked."""
+        return self.resets
+
+
 def run(batch, stored=(), run_id="r2"):
-    drops: list[Dropped] = []
-    stage = ExactDedupStage(drops.append, lambda *_: [dict(r) for r in stored], run_id=run_id)
-    return list(stage(batch)), drops
+    check = Checker(stored, run_id=run_id)
+    return check(batch), check.drops
 
 
 def test_in_batch_repeats_by_canonical_url_and_text() -> None:
@@ -69,10 +105,8 @@ def story(url: str, name: str, canonical: str | None = None, extra: str = "") ->
 
 
 def stage_with(stored=(), texts=None, tracker=None, run_id="r2"):
-    drops: list[Dropped] = []
-    stage = ExactDedupStage(drops.append, lambda *_: [dict(r) for r in stored], run_id=run_id,
-                            canonicals=tracker, texts=texts)
-    return stage, drops
+    check = Checker(stored, texts, tracker, run_id)
+    return check, check.drops
 
 
 def row_of(article: Article, run_id: str = "r1", canonical: str | None = None) -> dict:

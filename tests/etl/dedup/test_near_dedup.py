@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from etl.config import ConfigError
 from etl.dedup.minhash import DEFAULT_SETTINGS, signature, similarity
 from etl.dedup.near import NearDupStage, keep_order, resolve_settings
+from etl.dedup.near_index import IndexedArticle
 from etl.pipeline import BatchLoader, OutcomeBuffer
 from etl.records import Article, Dropped, Outcome
 from etl.settings import Settings
@@ -257,26 +258,29 @@ def test_retried_run_reloads_without_flagging_itself(warehouse: Warehouse) -> No
     assert len(rows(warehouse, article_signatures, "article_id")) == 2
 
 
-def test_stage_alone_with_injected_lookup() -> None:
+def test_stage_alone_with_given_candidates() -> None:
     drops: list[Dropped] = []
-    stored_sig = signature(TRAM)
-    from etl.dedup.minhash import signature_to_bytes
+    stored = IndexedArticle("T", signature(TRAM), "story-T")
+    probes: list[list[int]] = []
 
-    def lookup(keys: list[int]) -> list[dict]:
-        assert keys == sorted(set(keys))  # one probe per batch, every key once
-        return [{"article_id": "T", "signature": signature_to_bytes(stored_sig),
-                 "cluster_id": "story-T"}]
+    class OneStoredStory:
+        def candidates(self, keys) -> dict[str, IndexedArticle]:
+            probes.append(list(keys))
+            return {"T": stored}
 
-    stage = NearDupStage(drops.append, lookup)
+    stage = NearDupStage(drops.append)
     items = [make("https://b/1", variant(TRAM, "Metro")), make("https://b/2", ORCHARD),
              make("https://b/3", SHORT)]
-    kept = list(stage(items))
+    checked = stage.check(items, OneStoredStory())
+    assert len(probes) == 1  # one probe per batch
+    kept = checked.kept
     assert [a.url for a in kept] == ["https://b/2", "https://b/3"]
     assert [a.cluster_id for a in kept] == [article_id_for("https://b/2"),
                                             article_id_for("https://b/3")]
     assert [(d.outcome, d.reasons, d.duplicate_of, d.duplicate_kind, d.article.cluster_id)
             for d in drops] == [(Outcome.DUPLICATE, ["duplicate_near"], "T", "near", "story-T")]
-    assert [e[0] for e in stage.take_signatures()] == [article_id_for("https://b/2")]
+    assert [e.article_id for e in checked.entries] == [article_id_for("https://b/2")]
+    assert checked.redirects == {article_id_for("https://b/1"): stored}
 
 
 def test_keep_order_puts_undated_last() -> None:

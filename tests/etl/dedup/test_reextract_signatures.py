@@ -20,8 +20,7 @@ from support.stories import ARCHIVE_NOTES, STORIES, story_page
 
 from etl.config import SourceConfig, load_sources
 from etl.dedup.minhash import band_keys, signature, signature_to_bytes
-from etl.pipeline import RunOptions, ingest
-from etl.reextract import reextract
+from etl.pipeline import RunOptions, ingest, reextract
 from etl.warehouse.load import article_id_for
 from etl.warehouse.schema import (
     article_bands,
