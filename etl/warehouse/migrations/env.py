@@ -20,11 +20,14 @@ if connection is None:  # pragma: no cover - only via `alembic` CLI without our 
     raise RuntimeError("run migrations through `news-etl migrate` (etl.warehouse.migrate)")
 
 def _restamp_legacy_revisions(conn) -> None:
+    # Read first: a warehouse already on the new ids needs no write (a read-only role can
+    # still run `migrate` on an up-to-date warehouse).
     if not inspect(conn).has_table("alembic_version"):
         return
-    for old, new in LEGACY_REVISIONS.items():
+    current = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    for old in set(current) & LEGACY_REVISIONS.keys():
         conn.execute(text("UPDATE alembic_version SET version_num = :new "
-                          "WHERE version_num = :old"), {"old": old, "new": new})
+                          "WHERE version_num = :old"), {"old": old, "new": LEGACY_REVISIONS[old]})
 
 
 _restamp_legacy_revisions(connection)
