@@ -13,6 +13,7 @@ from itertools import islice
 from typing import IO, Any, Protocol
 
 from etl.records import Article, Dropped, DropSink, Outcome, StageStats
+from etl.sources.errors import SourceError
 
 
 class Sink(Protocol):
@@ -57,6 +58,11 @@ class CountingSource:
     Entries the source leaves out of this run (its date window) arrive through `skip`:
     they are counted as discovered too and handed to the sink as not_modified with their
     reason (`older_than_max_age`, `outside_interval`), so nothing read is lost silently.
+
+    A source that fails part-way (a corrupt WARC file after good ones) ends the stream
+    instead of raising through it: the items already read are still in flight in later
+    steps (fetch threads, extraction window, validation and load batches) and must reach
+    their outcomes. The failure is kept in `error`; the runner records it.
     """
 
     def __init__(self, items: Iterable[Article] = (), sink: DropSink | None = None) -> None:
@@ -64,13 +70,17 @@ class CountingSource:
         self.sink = sink
         self.count = 0
         self.stats = StageStats("discover")
+        self.error: SourceError | None = None
 
     def __iter__(self) -> Iterator[Article]:
-        for item in self.items:
-            self.count += 1
-            self.stats.received += 1
-            self.stats.forwarded += 1
-            yield item
+        try:
+            for item in self.items:
+                self.count += 1
+                self.stats.received += 1
+                self.stats.forwarded += 1
+                yield item
+        except SourceError as exc:
+            self.error = exc
 
     def skip(self, item: Article, reason: str, detail: str) -> None:
         if self.sink is None:

@@ -80,11 +80,17 @@ class Runner:
                 for _ in stream:  # the load step forwards nothing
                     pass
         except SourceError as exc:
-            self.status, self.error = "source_failed", str(exc)
-            log.error("source %s failed: %s", self.ctx.source_name, exc)
+            self._failed(exc)
         finally:
             if counted is not None:
                 self._given_count += counted.count
+        found = self.step("discover")
+        if found is not None and found.error is not None and self.status == "success":
+            self._failed(found.error)  # failed part-way: what it read went on to its outcomes
+
+    def _failed(self, exc: SourceError) -> None:
+        self.status, self.error = "source_failed", str(exc)
+        log.error("source %s failed: %s", self.ctx.source_name, exc)
 
     def _build(self, step: Step) -> Built | None:
         if step.name not in self.built:

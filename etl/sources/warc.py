@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-import urllib3
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from etl.config import SourceConfig
 from etl.decode import DecodeError, decode_html
@@ -154,8 +151,12 @@ def discover_warc(
                         return
                     count += 1
                     yield article
-            except (ArchiveLoadFailed, OSError, EOFError, zlib.error,
-                    urllib3.exceptions.HTTPError) as exc:
+            except SourceError:
+                raise
+            except Exception as exc:
+                # warcio raises its own errors, zlib/OS errors, and on some malformed
+                # headers plain AttributeError/ValueError: each is this file being
+                # unreadable, never a crash of the run.
                 raise SourceError(f"source {source.name!r}: {name} is not a readable WARC/"
                                   f"ARC file: {exc}") from exc
     log.info("source %s: %d HTML page(s) from WARC; skipped %s", source.name, count,
