@@ -66,7 +66,7 @@ class ScenarioResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def metadata_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An Airflow metadata database migrated once; every variant starts from a copy."""
     name = migrate_metadata_template(PG_ADMIN_URL, tmp_path_factory.mktemp("af_migrate"))
@@ -74,7 +74,7 @@ def metadata_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     drop_database(PG_ADMIN_URL, name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> Sources:
     return Sources(*write_sources_file(tmp_path_factory.mktemp("sources")))
 
@@ -87,9 +87,11 @@ def metadata_db(metadata_template: str) -> Iterator[str]:
     drop_database(PG_ADMIN_URL, name)  # WITH (FORCE): after the services have stopped anyway
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def results() -> dict[str, ScenarioResult]:
-    """Each executor's result, for the comparison test at the end of the module."""
+    """Each executor's result, for the comparison test at the end of the module. Session
+    scope (also for the template and sources): under xdist the worker may run other
+    modules' tests between these, which would tear module-scoped fixtures down."""
     return {}
 
 
