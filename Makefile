@@ -24,7 +24,7 @@ export GX_ANALYTICS_ENABLED            := false
 export PYTHONPATH                      := $(ROOT)/plugins:$(PYTHONPATH)
 
 # pytest-xdist workers: the suite mostly waits on subprocesses, servers and databases, so
-# more workers than cores pays off; the Airflow-services group stays on one worker.
+# more workers than cores pays off.
 TEST_WORKERS ?= 3
 
 .PHONY: help setup run test test-fast lint airflow airflow-init migrate bench clean
@@ -69,7 +69,7 @@ lint: setup
 test: setup
 	bash $(ROOT)/.ci/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test-fast: setup
 	bash $(ROOT)/.ci/services.sh
