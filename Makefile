@@ -24,8 +24,8 @@ export GX_ANALYTICS_ENABLED            := false
 export PYTHONPATH                      := $(ROOT)/plugins:$(PYTHONPATH)
 
 # pytest-xdist workers: the suite mostly waits on subprocesses, servers and databases, so
-# more workers than cores pays off.
-TEST_WORKERS ?= 3
+# more workers than cores pays off; worksteal evens out the long Airflow tests.
+TEST_WORKERS ?= 4
 
 .PHONY: help setup run test test-fast lint airflow airflow-init migrate bench clean
 
@@ -69,7 +69,7 @@ lint: setup
 test: setup
 	bash $(ROOT)/.ci/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n $(TEST_WORKERS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: setup
 	bash $(ROOT)/.ci/services.sh
