@@ -74,7 +74,7 @@ test: setup
 test-fast: setup
 	bash $(ROOT)/.ci/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not slow" -n 2
+	$(BIN)/pytest -q -m "not slow" -n $(TEST_WORKERS) --dist worksteal
 
 airflow: airflow-init
 	@echo "Airflow UI: http://localhost:8080  (login: admin / the password printed below, also in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
