@@ -131,7 +131,8 @@ def _names_from(source: str, values: list[str]) -> list[str]:
         value = repair_mojibake(clean_text(html_lib.unescape(value)))
         if (_URLISH.search(value) and source != "jsonld") or _CREDIT.match(value):
             continue
-        # JSON-LD names may hold commas ("AFP, Manila"); split only on unambiguous joiners.
+        # JSON-LD names may hold commas ("Wire Service, Harbour City"): split only on
+        # unambiguous joiners.
         parts = ([clean_author(p) for p in _JSONLD_SPLIT.split(value)] if source == "jsonld"
                  else split_authors(value))
         for name in parts:
