@@ -39,7 +39,6 @@ class Runner:
         self.ctx = ctx
         self.built: dict[str, Built | None] = {}  # by step name; None: not for this source
         self.status, self.error = "success", None
-        self._given = CountingSource()  # items handed to segments that start past discover
         self._given_count = 0
 
     def __enter__(self) -> Runner:
