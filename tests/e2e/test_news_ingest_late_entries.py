@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import create_engine, select
 from support.dated_feed import Feed, serve_stories, title
 
+from etl.records import OUTCOME_COLUMNS as COLUMNS_BY_OUTCOME
 from etl.warehouse.schema import article_duplicates, articles, ingest_runs
 
 from .conftest import airflow, airflow_env
 
 pytestmark = pytest.mark.slow
-OUTCOME_COLUMNS = ("loaded", "duplicates", "rejected", "failed", "not_modified")
+OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
 
 
 def test_late_entries_and_shared_urls_through_airflow(airflow_home, httpserver, tmp_path):

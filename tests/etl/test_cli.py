@@ -17,12 +17,13 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from support.local_site import STORY, page
 
+from etl.records import OUTCOME_COLUMNS as COLUMNS_BY_OUTCOME
 from etl.warehouse import Warehouse
 from etl.warehouse.schema import articles, ingest_runs
 
 CLI = Path(sys.executable).parent / "news-etl"
 PASSWORD = "Cli-n0t-a-real-pw-77"
-OUTCOMES = ("loaded", "duplicates", "rejected", "failed", "not_modified")
+OUTCOMES = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
 HARBOUR = [
     "The harbour ferry returned to service on Friday after a refit that took two years and "
     "replaced both engines, the wheelhouse and most of the passenger deck.",

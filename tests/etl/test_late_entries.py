@@ -25,9 +25,10 @@ from etl.pipeline import (
     stage_load,
     stage_validate,
 )
+from etl.records import OUTCOME_COLUMNS as COLUMNS_BY_OUTCOME
 from etl.warehouse.schema import articles, ingest_runs
 
-OUTCOME_COLUMNS = ("loaded", "duplicates", "rejected", "failed", "not_modified")
+OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
 
 
 class Feed(dated_feed.Feed):

@@ -28,6 +28,7 @@ from etl.pipeline import (
     stage_load,
     stage_validate,
 )
+from etl.records import OUTCOME_COLUMNS as COLUMNS_BY_OUTCOME
 from etl.warehouse.schema import (
     article_duplicates,
     article_failures,
@@ -36,7 +37,7 @@ from etl.warehouse.schema import (
     ingest_runs,
 )
 
-OUTCOME_COLUMNS = ("loaded", "duplicates", "rejected", "failed", "not_modified")
+OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
 ROWS = {"duplicates": article_duplicates, "rejected": article_rejects,
         "failed": article_failures}
 FEEDS = {  # source → (language, its feed's entries, in order)

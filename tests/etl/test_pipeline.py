@@ -20,6 +20,7 @@ from etl.pipeline import (
     stage_validate,
 )
 from etl.pipeline.chain import STEP_NAMES, segment
+from etl.records import OUTCOME_COLUMNS as COLUMNS_BY_OUTCOME
 from etl.warehouse import Warehouse
 from etl.warehouse.schema import (
     article_bands,
@@ -34,7 +35,7 @@ from etl.warehouse.schema import (
 
 SEED_TITLE = "Moscou et Téhéran prévoient une installation d’usine de drones iraniens en Russie"
 SEED_LAST = ("affirmant que les livraisons avaient eu lieu avant le début de la guerre.")
-OUTCOME_COLUMNS = ("loaded", "duplicates", "rejected", "failed", "not_modified")
+OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
 
 
 def assert_runs_balance(warehouse, run_id: str) -> list[dict]:

@@ -36,11 +36,12 @@ from etl.pipeline import (
     stage_load,
     stage_validate,
 )
+from etl.records import OUTCOME_COLUMNS as COLUMNS_BY_OUTCOME
 from etl.records import Article, Dropped, Outcome
 from etl.warehouse.load import write_batch
 from etl.warehouse.schema import articles, fetch_ledger, ingest_runs
 
-OUTCOME_COLUMNS = ("loaded", "duplicates", "rejected", "failed", "not_modified")
+OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
 LAST_MODIFIED = "Mon, 30 Nov 2026 08:00:00 GMT"
 # Three stories, and a copy of the first under another URL: it ends `duplicate`, so it is
 # fetched again by later runs (only stored URLs are skipped) and shows the 304 path.
