@@ -8,7 +8,7 @@ GX is imported lazily and its context and suite are built once per process: impo
 it costs seconds, and validating a batch costs milliseconds. Analytics are off in the
 contexts' own config (analytics_enabled=False); the edges set GX_ANALYTICS_ENABLED=false
 too (Makefile, docker-compose.yml, plugins/news_settings.py) and quiet GX's INFO logging
-(etl/cli.py, plugins/news_settings.py): this module touches neither.
+(etl/cli/, plugins/news_settings.py): this module touches neither.
 """
 
 from __future__ import annotations
