@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from etl.decode import decode_html
 from etl.extract.canonical_link import canonical_url, page_canonical
+from etl.extract.words import count_words
 from etl.records import Article, to_utc
 
 if TYPE_CHECKING:
     from etl.extract.metadata.refine import RefinedMetadata
 
-_WORD_RE = re.compile(r"\w+")
 _SPACE_RE = re.compile(r"\s+")
 _LANG_ATTR_RE = re.compile(r"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2})\b", re.IGNORECASE)
 
@@ -33,10 +33,6 @@ def normalise_for_hash(text: str) -> str:
 
 def text_fingerprint(text: str) -> str:
     return hashlib.sha256(normalise_for_hash(text).encode("utf-8")).hexdigest()
-
-
-def count_words(text: str | None) -> int:
-    return len(_WORD_RE.findall(text or ""))
 
 
 def remove_boilerplate(text: str, patterns: Iterable[re.Pattern[str]]) -> str:
