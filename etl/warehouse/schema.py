@@ -55,6 +55,12 @@ articles = Table(
     Column("run_id", String(250), nullable=False, index=True),
 )
 
+# SQLite only: the FTS5 index over articles.title and .text (migration 0007), kept in step
+# by triggers; FTS5 stores it in shadow tables named articles_fts_*. PostgreSQL indexes the
+# same text with the expression index ix_articles_fts (migration 0002).
+ARTICLES_FTS = "articles_fts"
+ARTICLES_FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+
 article_duplicates = Table(
     "article_duplicates",
     metadata,

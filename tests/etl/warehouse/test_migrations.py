@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, Table, inspect, text
 from etl.records import Outcome
 from etl.warehouse import MIGRATIONS_DIR, Warehouse
 from etl.warehouse.load import article_row, finish_run
-from etl.warehouse.schema import metadata
+from etl.warehouse.schema import ARTICLES_FTS, metadata
 
 VIEWS = {"daily_articles", "source_health", "reject_reasons"}
 SUMMARIES = {"mv_daily_articles", "mv_source_health"}
@@ -130,7 +130,9 @@ def _include_for(dialect: str):
         if type_ == "table" and name == "alembic_version":  # Alembic's own bookkeeping
             return False
         if dialect != "postgresql":
-            return True
+            # The FTS5 virtual table and its shadow tables (SQLite only, migration 0007).
+            return not (type_ == "table"
+                        and (name == ARTICLES_FTS or name.startswith(ARTICLES_FTS + "_")))
         # PostgreSQL-only objects that schema.py cannot express portably: the summaries
         # are materialized views there (views are not compared), and the full-text index
         # is an expression index (checked by test_fts.py).
