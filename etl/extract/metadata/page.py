@@ -18,6 +18,7 @@ from lxml import html as lxml_html
 from etl.extract.metadata.datelines import datelines
 from etl.extract.metadata.dates import parse_date
 from etl.extract.metadata.jsonld import read_jsonld
+from etl.extract.metadata.names import language_of
 from etl.extract.metadata.placement import in_article, outside_story, publication_time
 from etl.extract.metadata.text import clean_text
 
@@ -42,6 +43,8 @@ class PageFacts:
     canonical_url: str | None = None
     labeled_authors: list[str] = field(default_factory=list)  # "Autor: X", "<b>By</b> X"
     signatures: list[str] = field(default_factory=list)  # "<p><strong>X Y</strong></p>"
+    link_authors: list[str] = field(default_factory=list)  # links to /author/<name> pages
+    language: str | None = None  # "de": <html lang>, og:locale or JSON-LD inLanguage
 
     def first_meta(self, *keys: str) -> str | None:
         """The first non-empty value of the first of `keys` the page states."""
@@ -121,7 +124,8 @@ def gather_facts(tree: Any) -> PageFacts:
         text = clean_text(el.text_content())
         if text:
             facts.rel_authors.append(text)
-    facts.rel_authors.extend(_author_links(tree))
+    facts.link_authors = _author_links(tree)
+    facts.language = _language(tree, facts)
     facts.labeled_authors = list(_labeled_authors(tree))
     facts.signatures = list(_signatures(tree))
     for el in tree.xpath("//*[@class or @id]"):
@@ -134,6 +138,18 @@ def gather_facts(tree: Any) -> PageFacts:
         if 2 < len(text) <= 120:
             facts.bylines.append(text)
     return facts
+
+
+def _language(tree: Any, facts: PageFacts) -> str | None:
+    """The page's stated language: <html lang>, og:locale, JSON-LD inLanguage."""
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    values = [root.get("lang"), root.get("xml:lang"), facts.first_meta("og:locale")]
+    values += [o.get("inLanguage") for o in facts.jsonld_articles]
+    for value in values:
+        code = language_of(value) if isinstance(value, str) else None
+        if code:
+            return code
+    return None
 
 
 _AUTHOR_HREF = re.compile(

@@ -26,6 +26,7 @@ from etl.extract.metadata.dates import (
 )
 from etl.extract.metadata.jsonld import jsonld_str, schema_types
 from etl.extract.metadata.page import PageFacts
+from etl.extract.metadata.rules import DEFAULT_RULES
 from etl.extract.metadata.text import clean_text, first_value
 
 log = logging.getLogger(__name__)
@@ -69,20 +70,25 @@ _PAGE_TYPES = {"webpage", "itempage", "howto", "recipe", "creativework", "review
                "aboutpage", "collectionpage"}
 
 
-def date_candidates(facts: PageFacts) -> list[tuple[str, Any]]:
-    """(source, raw value) of the page's structured date statements, in priority order."""
-    return [
-        *(("jsonld", jsonld_str(o, "datePublished")) for o in facts.jsonld_articles),
-        *(("og", v) for v in _meta_dates(facts, _OG_DATE_KEYS, suffix=True)[:1]),
-        ("meta", first_value(facts.itemprop.get("datepublished", []))),
-        *(("meta", v) for v in _meta_dates(facts, _META_DATE_KEYS)[:1]),
-        *(("jsonld", jsonld_str(o, "datePublished")) for o in facts.jsonld_other
-          if schema_types(o) & _PAGE_TYPES),
-        *(("time", v) for v, in_article in facts.times if in_article),
-        *(("time", v) for v, in_article in facts.times[:1] if not in_article),
-        *(("jsonld", jsonld_str(o, "dateCreated")) for o in facts.jsonld_articles),
-        *(("script", v) for v in facts.script_dates[:1]),
+def date_candidates(facts: PageFacts,
+                    rules: frozenset[str] = DEFAULT_RULES) -> list[tuple[str, Any]]:
+    """(source, raw value) of the page's structured date statements, in priority order
+    (each family only when its rule is on)."""
+    families: list[tuple[str, str, list[Any]]] = [
+        ("date.jsonld", "jsonld", [jsonld_str(o, "datePublished") for o in facts.jsonld_articles]),
+        ("date.og", "og", _meta_dates(facts, _OG_DATE_KEYS, suffix=True)[:1]),
+        ("date.itemprop", "meta", [first_value(facts.itemprop.get("datepublished", []))]),
+        ("date.meta", "meta", _meta_dates(facts, _META_DATE_KEYS)[:1]),
+        ("date.jsonld_page", "jsonld", [jsonld_str(o, "datePublished") for o in facts.jsonld_other
+                                        if schema_types(o) & _PAGE_TYPES]),
+        ("date.time_article", "time", [v for v, in_article in facts.times if in_article]),
+        ("date.time_first", "time", [v for v, in_article in facts.times[:1] if not in_article]),
+        ("date.jsonld_created", "jsonld",
+         [jsonld_str(o, "dateCreated") for o in facts.jsonld_articles]),
+        ("date.script", "script", facts.script_dates[:1]),
     ]
+    return [(source, value) for rule, source, values in families if rule in rules
+            for value in values]
 
 
 _URL_DATE = re.compile(r"(?:^|[/_-])((?:19|20)\d{2})([/_-])(\d{1,2})\2(\d{1,2})(?=$|[/_.-])")
@@ -135,17 +141,19 @@ class DateChoice:
             self.rejections.append(reason)
 
 
-def _stated_dates(facts: PageFacts, urls: tuple[str | None, ...]
+def _stated_dates(facts: PageFacts, urls: tuple[str | None, ...], rules: frozenset[str]
                   ) -> Iterator[tuple[str, datetime | None, str | None, Any]]:
     """(source, date, rejection reason, raw value) for each statement, in priority order."""
-    for source, value in date_candidates(facts):
+    for source, value in date_candidates(facts, rules):
         yield source, *read_date(value), value
     dt = date_in_title(facts.first_meta("og:title"), facts.title_tag)
-    if dt is not None:
+    if dt is not None and "date.title" in rules:
         yield "title", dt, None, facts.title_tag
     dt = date_in_url(*urls)
-    if dt is not None:
+    if dt is not None and "date.url" in rules:
         yield "url", dt, None, urls
+    if "date.dateline" not in rules:
+        return
     datelines = [t for t, inside in facts.datelines if inside] + \
         [t for t, inside in facts.datelines if not inside]
     for text in datelines:
@@ -162,7 +170,8 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
 
 def choose_date(
-    facts: PageFacts, fetched_at: datetime | None, urls: tuple[str | None, ...] = ()
+    facts: PageFacts, fetched_at: datetime | None, urls: tuple[str | None, ...] = (),
+    rules: frozenset[str] = DEFAULT_RULES,
 ) -> DateChoice:
     """The first statement of publication that is a full, plausible date.
 
@@ -171,7 +180,7 @@ def choose_date(
     1 January of a bare year, and its output does not say which it did.
     """
     choice = DateChoice()
-    for source, dt, reason, value in _stated_dates(facts, urls):
+    for source, dt, reason, value in _stated_dates(facts, urls, rules):
         if dt is not None:
             reason = check_date(dt, fetched_at)
             if reason is None:

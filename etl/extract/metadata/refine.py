@@ -17,6 +17,7 @@ from typing import Any
 from etl.extract.metadata.authors import choose_author
 from etl.extract.metadata.page import PageFacts
 from etl.extract.metadata.published import choose_date
+from etl.extract.metadata.rules import DEFAULT_RULES
 from etl.extract.metadata.text import clean_text
 from etl.extract.metadata.titles import choose_title, site_names
 
@@ -55,21 +56,24 @@ def refine_metadata(
     url: str | None,
     extracted: dict[str, Any],
     fetched_at: datetime | None = None,
+    rules: frozenset[str] = DEFAULT_RULES,
 ) -> RefinedMetadata:
     """Choose title, date and author from the page's facts; never raises.
 
     `facts` is `read_facts` of the page's tree, None when the page could not be read.
     `extracted` is trafilatura's `bare_extraction(...).as_dict()`; its title and author are
     the fallback, its date is not used. `fetched_at` bounds the publication date (nothing
-    more than FUTURE_TOLERANCE after the fetch; without it, after now).
+    more than FUTURE_TOLERANCE after the fetch; without it, after now). `rules` are the
+    enabled rule names (etl.extract.metadata.rules; production uses DEFAULT_RULES).
     """
     extracted = extracted or {}
     try:
         if facts is None:
             return _fallback(extracted)
-        title, title_source = choose_title(facts, url, extracted)
-        date = choose_date(facts, fetched_at, (url, facts.canonical_url))
-        author, author_source = choose_author(facts, extracted, site_names(facts, url, extracted))
+        title, title_source = choose_title(facts, url, extracted, rules)
+        date = choose_date(facts, fetched_at, (url, facts.canonical_url), rules)
+        author, author_source = choose_author(
+            facts, extracted, site_names(facts, url, extracted), rules)
         return RefinedMetadata(title, title_source, date.published_at, date.source,
                                author, author_source, date.rejections)
     except Exception:  # never let metadata polish fail an article

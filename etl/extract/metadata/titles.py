@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from etl.extract.metadata.jsonld import jsonld_str, schema_types
 from etl.extract.metadata.page import PageFacts
+from etl.extract.metadata.rules import DEFAULT_RULES
 from etl.extract.metadata.text import (
     clean_text,
     first_value,
@@ -64,15 +65,20 @@ _GENERIC_SITE_WORDS = {"news", "online", "digital", "de", "com", "net", "org", "
 _DATE_SEGMENT = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
-def is_site_segment(segment: str, names: set[str]) -> bool:
+def is_site_segment(segment: str, names: set[str], fuzzy: bool = True,
+                    dates: bool = True) -> bool:
+    """`segment` names the site: equal to one of `names`, or (`fuzzy`) near one; with
+    `dates`, a bare date segment counts too."""
     key = name_key(segment)
     if not key:
         return True
-    if _DATE_SEGMENT.match(segment.strip()):
+    if dates and _DATE_SEGMENT.match(segment.strip()):
         return True  # "… – EX – 13.06.2023"
     for name in names:
         if key == name:
             return True
+        if not fuzzy:
+            continue
         # "The Harbour Post" vs "harbourpost"; "Example.de" vs "example"; "EXN.DE" vs "exnde"
         near = key.startswith(name) or key.endswith(name)
         if len(name) >= 4 and near and len(key) <= len(name) + 8:
@@ -85,7 +91,8 @@ def is_site_segment(segment: str, names: set[str]) -> bool:
     return False
 
 
-def strip_site_affixes(title: str, names: set[str]) -> str:
+def strip_site_affixes(title: str, names: set[str], fuzzy: bool = True,
+                       dates: bool = True) -> str:
     """Remove leading/trailing separator-delimited segments that name the site (or a date)."""
     title = clean_text(title)
     parts = _split_keep(title)
@@ -94,10 +101,10 @@ def strip_site_affixes(title: str, names: set[str]) -> str:
     changed = True
     while changed and len(parts) >= 3:
         changed = False
-        if is_site_segment(parts[-1], names):
+        if is_site_segment(parts[-1], names, fuzzy, dates):
             parts = parts[:-2]
             changed = True
-        elif is_site_segment(parts[0], names):
+        elif is_site_segment(parts[0], names, fuzzy, dates):
             parts = parts[2:]
             changed = True
     result = "".join(parts).strip()
@@ -118,7 +125,8 @@ def _split_keep(title: str) -> list[str]:
 
 
 def title_candidates(
-    facts: PageFacts, url: str | None, extracted: dict[str, Any]
+    facts: PageFacts, url: str | None, extracted: dict[str, Any],
+    rules: frozenset[str] = DEFAULT_RULES,
 ) -> list[tuple[str, str]]:
     """(source, cleaned title) in priority order, site-name affixes removed.
 
@@ -127,21 +135,26 @@ def title_candidates(
     """
     names = site_names(facts, url, extracted)
     raw: list[tuple[str, str | None]] = [
-        ("og", facts.first_meta("og:title")),
-        ("jsonld", first_value(jsonld_str(o, "headline") for o in facts.jsonld_articles)),
-        ("meta", facts.first_meta("twitter:title")),
-        ("h1", facts.h1[0] if facts.h1 else None),
-        ("title", facts.title_tag),
+        ("og", facts.first_meta("og:title") if "title.og" in rules else None),
+        ("jsonld", first_value(jsonld_str(o, "headline") for o in facts.jsonld_articles)
+         if "title.jsonld" in rules else None),
+        ("meta", facts.first_meta("twitter:title") if "title.twitter" in rules else None),
+        ("h1", facts.h1[0] if facts.h1 and "title.h1" in rules else None),
+        ("title", facts.title_tag if "title.tag" in rules else None),
         ("trafilatura", extracted.get("title")),
     ]
+    fuzzy, dates = "title.site_fuzzy" in rules, "title.date_segment" in rules
     out = []
     for source, value in raw:
-        text = repair_mojibake(clean_text(value))
+        text = clean_text(value)
+        if "title.mojibake" in rules:
+            text = repair_mojibake(text)
         if not text:
             continue
-        text = strip_site_affixes(text, names)
-        if name_key(text) in names:  # a bare site name is not a headline
-            continue
+        if "title.strip_site" in rules:
+            text = strip_site_affixes(text, names, fuzzy, dates)
+        if "title.skip_site_name" in rules and name_key(text) in names:
+            continue  # a bare site name is not a headline
         out.append((source, text))
     return out
 
@@ -184,14 +197,17 @@ def title_key_words(text: str) -> list[str]:
 
 
 def choose_title(
-    facts: PageFacts, url: str | None, extracted: dict[str, Any]
+    facts: PageFacts, url: str | None, extracted: dict[str, Any],
+    rules: frozenset[str] = DEFAULT_RULES,
 ) -> tuple[str | None, str]:
     """The first candidate in priority order, trimmed where the other sources disagree."""
-    cands = title_candidates(facts, url, extracted)
+    cands = title_candidates(facts, url, extracted, rules)
     if not cands:
         return None, "none"
     source, text = cands[0]
     others = [t for s, t in cands[1:] if s != "trafilatura"]
-    text = drop_unconfirmed_tail(text, others)
-    text = drop_conflicting_kicker(text, others)
+    if "title.drop_tail" in rules:
+        text = drop_unconfirmed_tail(text, others)
+    if "title.drop_kicker" in rules:
+        text = drop_conflicting_kicker(text, others)
     return text, source

@@ -1,0 +1,78 @@
+"""The metadata rules by name: each can be switched off, so each can be proven on its own.
+
+Every rule that `titles`, `published` and `authors` apply is named here with its field.
+`refine_metadata` takes a set of enabled names (`DEFAULT_RULES` in production); the
+benchmark (benchmarks/metadata.py) turns rules off to choose, per fold of publishers, the set
+that holds on publishers it did not see. `DEFAULT_RULES` is the set that survived that
+selection in a majority of folds (see BENCHMARKS.md); the others stay here, off, so the
+selection can be re-run. With every rule of a field off, the field is trafilatura's (never
+its date: see `published`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    field: str  # "title", "date" or "author"
+    does: str
+
+
+_RULES = (
+    # title: candidate sources in priority order, then trims
+    Rule("title.og", "title", "og:title is a candidate (first)"),
+    Rule("title.jsonld", "title", "JSON-LD headline of the article is a candidate"),
+    Rule("title.twitter", "title", "twitter:title is a candidate"),
+    Rule("title.h1", "title", "the first <h1> is a candidate"),
+    Rule("title.tag", "title", "<title> is a candidate"),
+    Rule("title.strip_site", "title", "remove separator-delimited segments naming the site"),
+    Rule("title.site_fuzzy", "title",
+         "a segment near a site name (prefix/suffix, plus a generic word) names the site"),
+    Rule("title.date_segment", "title", "a bare date segment is stripped like a site name"),
+    Rule("title.skip_site_name", "title", "a candidate that is only the site name is skipped"),
+    Rule("title.drop_tail", "title", "drop a short trailing segment other sources omit"),
+    Rule("title.drop_kicker", "title", "drop a kicker that another source replaces"),
+    Rule("title.mojibake", "title", "repair UTF-8 read as cp1252 in candidates"),
+    # date: statements of publication in priority order
+    Rule("date.jsonld", "date", "JSON-LD datePublished of the article"),
+    Rule("date.og", "date", "article:published_time and vendor-prefixed variants"),
+    Rule("date.itemprop", "date", "microdata itemprop=datePublished"),
+    Rule("date.meta", "date", "other publication meta names (pubdate, dc.date, ...)"),
+    Rule("date.jsonld_page", "date", "datePublished of the JSON-LD page object"),
+    Rule("date.time_article", "date", "a <time> standing as the date inside the article"),
+    Rule("date.time_first", "date", "the first such <time> outside <article>"),
+    Rule("date.jsonld_created", "date", "JSON-LD dateCreated of the article"),
+    Rule("date.script", "date", "one agreed datePublished in page script data"),
+    Rule("date.title", "date", "a trailing day-first date in the title"),
+    Rule("date.url", "date", "a full date in the URL path"),
+    Rule("date.dateline", "date", "a short 'Published ...' or date-classed line"),
+    # author: sources in priority order, then cleaning
+    Rule("author.jsonld", "author", "JSON-LD author/creator of the article"),
+    Rule("author.meta", "author", "standard author meta names"),
+    Rule("author.meta_any", "author", "any other meta name containing 'author'"),
+    Rule("author.rel", "author", "rel=author links and itemprop=author"),
+    Rule("author.links", "author", "links to an author page (/author/name)"),
+    Rule("author.labeled", "author", "a labelled field ('Author: ...')"),
+    Rule("author.trafilatura", "author", "trafilatura's author"),
+    Rule("author.byline_class", "author", "an element classed byline/author"),
+    Rule("author.signature", "author", "a closing emphasised short-name paragraph"),
+    Rule("author.site_fallback", "author", "the site's own name when nothing names a person"),
+    Rule("author.slug", "author", "a URL slug where a name was expected becomes a name"),
+)
+
+RULES: dict[str, Rule] = {rule.name: rule for rule in _RULES}
+FIELDS = ("title", "date", "author")
+ALL_RULES: frozenset[str] = frozenset(RULES)
+
+# Rules that did not survive out-of-fold selection in a majority of folds (BENCHMARKS.md,
+# benchmarks/metadata.py): off in production.
+_OFF_BY_DEFAULT: frozenset[str] = frozenset()
+DEFAULT_RULES: frozenset[str] = ALL_RULES - _OFF_BY_DEFAULT
+
+
+def rules_of(field: str) -> list[str]:
+    """The names of `field`'s rules in registry order."""
+    return [rule.name for rule in _RULES if rule.field == field]
