@@ -37,6 +37,9 @@ class RefinedMetadata:
     # Why stated publication dates were not taken (DATE_* reasons, each at most once): the
     # page said something, but not a usable date.
     date_rejections: list[str] = field(default_factory=list)
+    # The fields of etl.extract.metadata.extra_fields, set by the extract stage's reader
+    # (etl.extract.document.read_html); not part of the title/date/author choice.
+    extra: Any = field(default=None, compare=False)
 
 
 def _fallback(extracted: dict[str, Any]) -> RefinedMetadata:
