@@ -23,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from etl.reasons import article_facts, reject_detail
 from etl.records import Article, Outcome, Stage
 
 log = logging.getLogger(__name__)
@@ -213,7 +214,11 @@ class ValidateStage(Stage):
             for i, article in enumerate(batch):
                 reasons = outcome.failures.get(i)
                 if reasons:
-                    self.drop(article, Outcome.REJECTED, sorted(set(reasons)))
+                    names = sorted(set(reasons))
+                    # Beside the expectation names, the same as sentences with the values.
+                    minimum = self.min_words.get(article.source, self.default_min_words)
+                    self.drop(article, Outcome.REJECTED, names,
+                              reject_detail(names, article_facts(article, minimum)))
                 else:
                     yield article
 
