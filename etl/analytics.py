@@ -229,9 +229,15 @@ LIMIT :limit
 def search_articles(
     warehouse: Warehouse, terms: str, language: str, days: int = 7, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Language-aware full-text search (PostgreSQL only: SQLite has no stemmers here)."""
+    """Language-aware full-text search. On SQLite, the FTS5 index of migration 0007
+    (etl.warehouse.search: bm25, Porter stemming and diacritic folding for every language)."""
     if warehouse.dialect != "postgresql":
-        raise NotImplementedError("full-text search needs the PostgreSQL warehouse")
+        from etl.warehouse.search import search
+
+        since = datetime.now(UTC) - timedelta(days=days)
+        return [{"article_id": h.article_id, "dated": h.dated, "source": h.source,
+                 "title": h.title, "rank": h.rank}
+                for h in search(warehouse, terms, language=language, since=since, limit=limit)]
     with warehouse.engine.connect() as conn:
         rows = conn.execute(text(FTS_QUERY), {"terms": terms, "language": language,
                                               "days": days, "limit": limit})
