@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from etl.data_docs_offline import make_offline
 from etl.pipeline.accounting import all_failed
 from etl.records import Outcome, safe_name
 from etl.validate import build_data_docs, data_docs_root
@@ -67,6 +68,8 @@ def data_docs(results: list[Any], run_id: str, source: str,
     folder = data_docs_root(root) / safe_name(run_id) / source
     try:
         path = build_data_docs(results, folder, run_id)
+        if path:  # GX's pages load their CSS/JS from CDNs: rewritten to render offline
+            make_offline(path.parent)
     except Exception as exc:
         log.warning("could not build data docs for %s: %s", source, exc)
         return None
