@@ -8,11 +8,14 @@ values are passed down as parameters. Nothing else in `etl/` reads the environme
 |---|---|
 | NEWS_ETL_WAREHOUSE_URL | `warehouse_url` (the CLI's `--warehouse` beats it) |
 | NEWS_ETL_SOURCES_FILE | `sources_file` (the DAGs' sources.yml) |
-| NEWS_ETL_STAGING_DIR, NEWS_ETL_DATA_DOCS_DIR, NEWS_ETL_ARCHIVE_ROOT | where files go |
+| NEWS_ETL_STAGING_DIR, NEWS_ETL_DATA_DOCS_DIR, NEWS_ETL_ARCHIVE_ROOT | where files go (*) |
 | NEWS_ETL_MIN_WORDS, NEWS_ETL_NEAR_DUP_THRESHOLD | validation and dedup rules |
 | NEWS_ETL_TASK_WORKERS | extraction processes per Airflow task |
 | NEWS_ETL_REJECT_THRESHOLD, _REJECT_MIN_ITEMS, _REJECT_WINDOW_HOURS | news_analytics defaults |
 | NEWS_ETL_<HTTP SETTING>: NEWS_ETL_ALLOW_HOSTS, NEWS_ETL_MIN_DELAY_S, … | `http_overrides` |
+
+(*) Unset, they are staging/, data-docs/ and archive/ beside a SQLite warehouse's file (so a
+run started from another folder writes beside its data), else under ./data (PostgreSQL).
 
 `http_overrides` apply over sources.yml's top-level `http:` block (a source's own `http:`
 block still wins): every HttpSettings field, e.g. NEWS_ETL_USER_AGENT, NEWS_ETL_LIMITER_URL.
@@ -27,24 +30,41 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, PrivateAttr, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
 
 from etl.config import HTTP_SETTING_NAMES, ConfigError, SourcesFile, load_sources
 from etl.fetch.archive import DEFAULT_ARCHIVE_ROOT
 from etl.validate import DEFAULT_DATA_DOCS_DIR, DEFAULT_MIN_WORDS
-from etl.warehouse import DEFAULT_WAREHOUSE_URL
+from etl.warehouse import DEFAULT_WAREHOUSE_URL, resolve_url
 
 if TYPE_CHECKING:
     from etl.pipeline import RunOptions
 
 ENV_PREFIX = "NEWS_ETL_"
 DEFAULT_STAGING_DIR = "data/staging"  # = etl.pipeline's default (a test keeps them equal)
+DEFAULT_OUTPUT_DIR = "data"  # files' folder when the warehouse is not a SQLite file
+
+
+def output_root(warehouse_url: str) -> Path:
+    """The folder the CLI's files (archive, Data Docs, staging) go to by default: beside a
+    SQLite warehouse's file, so a run started from another folder writes where its data
+    lives; for PostgreSQL (or a URL that cannot be read) ./data, as ever."""
+    try:
+        url = make_url(resolve_url(warehouse_url))
+    except Exception:  # the warehouse reports a bad URL itself, with its own message
+        return Path(DEFAULT_OUTPUT_DIR)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:"):
+        return Path(database).parent
+    return Path(DEFAULT_OUTPUT_DIR)
 
 
 class _HttpOverridesSource(EnvSettingsSource):
@@ -69,9 +89,10 @@ class Settings(BaseSettings):
     warehouse_url: str = DEFAULT_WAREHOUSE_URL
     # The DAGs' sources.yml; None = the repository's seeds/sources.yml.
     sources_file: Path | None = None
-    staging_dir: Path = Path(DEFAULT_STAGING_DIR)
-    data_docs_dir: Path = Path(DEFAULT_DATA_DOCS_DIR)
-    archive_root: str = DEFAULT_ARCHIVE_ROOT  # a folder or an fsspec URL (s3://bucket/prefix)
+    # Where files go; unset = next to the warehouse (`output_root`), filled in on creation.
+    staging_dir: Path | None = None
+    data_docs_dir: Path | None = None
+    archive_root: str | None = None  # a folder or an fsspec URL (s3://bucket/prefix)
     min_words: int = Field(DEFAULT_MIN_WORDS, ge=0)  # for sources that set none
     near_dup_threshold: float | None = Field(None, gt=0, le=1)  # None: the dedup default
     # Inside Airflow parallelism is Airflow's job (mapped tasks): one process per task.
@@ -83,6 +104,17 @@ class Settings(BaseSettings):
     reject_window_hours: int = Field(168, ge=1)
     http_overrides: dict[str, str] = Field(default_factory=dict)
     _given: frozenset[str] = PrivateAttr(default=frozenset())  # set by `load`
+
+    @model_validator(mode="after")
+    def _outputs_next_to_warehouse(self) -> Settings:
+        root = output_root(self.warehouse_url)
+        defaults = {"staging_dir": root / Path(DEFAULT_STAGING_DIR).name,
+                    "data_docs_dir": root / Path(DEFAULT_DATA_DOCS_DIR).name,
+                    "archive_root": str(root / Path(DEFAULT_ARCHIVE_ROOT).name)}
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)  # frozen: filled once, here
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -76,6 +76,18 @@ def data_docs(results: list[Any], run_id: str, source: str,
     return str(path) if path else None
 
 
+# Outcomes only a validated item can end in: rejected by validation, or validated and then
+# loaded or found to duplicate a stored article.
+_VALIDATED_OUTCOMES = (Outcome.LOADED, Outcome.DUPLICATE, Outcome.REJECTED)
+
+
+def validated_something(report: SourceReport) -> bool:
+    """Whether the run's Data Docs would show anything new. A run where every item was
+    not_modified (the same pages again) validated nothing worth a site of its own: at
+    several MB a site, one per source and run would pile up for nothing."""
+    return any(report.outcomes.get(o) for o in _VALIDATED_OUTCOMES)
+
+
 def finish_source(warehouse: Warehouse, run_id: str, started: datetime, report: SourceReport,
                   results: list[dict[str, Any]], gx_results: list[Any] | None = None,
                   data_docs_dir: str | None = None) -> SourceReport:
@@ -84,7 +96,7 @@ def finish_source(warehouse: Warehouse, run_id: str, started: datetime, report: 
     if report.status == "success":
         report.status, report.error = all_failed(report.discovered, report.outcomes,
                                                  report.stage_stats)
-    if gx_results is not None:
+    if gx_results is not None and validated_something(report):
         report.report_path = data_docs(gx_results, run_id, report.source, data_docs_dir)
     with warehouse.begin() as conn:
         for i, result in enumerate(results):

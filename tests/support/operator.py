@@ -26,14 +26,15 @@ def clear_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name)
 
 
-def newsroom(root: Path, language: str = "en") -> Path:
+def newsroom(root: Path, language: str = "en", stub: bool = True) -> Path:
     """sources.yml with one `files` source `desk` (expects `language`): two good English
-    articles and a stub of a few words."""
+    articles and (`stub`) a stub of a few words, rejected by every run."""
     folder = root / "desk"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "trains.html").write_text(page("Night trains every thirty minutes", STORY))
     (folder / "ferry.html").write_text(page("Harbour ferry returns", FERRY))
-    (folder / "stub.html").write_text(page("Stub", ["Subscribe to read the rest of this."]))
+    if stub:
+        (folder / "stub.html").write_text(page("Stub", ["Subscribe to read the rest of this."]))
     path = root / "sources.yml"
     path.write_text("sources:\n"
                     f"- {{name: desk, kind: files, location: desk/*.html, language: {language}}}\n")
