@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -87,12 +87,27 @@ class Article:
     extractor_version: str | None = None
     # Filled by dedup for near-duplicate clustering.
     cluster_id: str | None = None
+    # Fields analysts ask for (etl.extract.metadata.extra_fields, docs/fields.md), each with
+    # its provenance; None when the page states nothing (a refused updated date is in
+    # date_rejections as "modified_<reason>"). The offset and local day are the published
+    # date's, as the page stated it.
+    modified_at: datetime | None = None
+    modified_source: str | None = None
+    published_utc_offset_min: int | None = None
+    published_local_date: date | None = None
+    image_url: str | None = None
+    image_source: str | None = None
+    is_paywalled: bool | None = None
+    paywall_source: str | None = None
+    is_liveblog: bool | None = None
+    liveblog_source: str | None = None
 
     def to_json(self) -> str:
         """Serialise for staging files (bytes as latin-1 text, datetimes as ISO 8601)."""
         data = dataclasses.asdict(self)
         data["raw"] = self.raw.decode("latin-1") if self.raw is not None else None
-        for key in ("hint_published_at", "fetched_at", "published_at"):
+        for key in ("hint_published_at", "fetched_at", "published_at", "modified_at",
+                    "published_local_date"):
             value = data[key]
             data[key] = value.isoformat() if value is not None else None
         return json.dumps(data, ensure_ascii=False)
@@ -102,9 +117,11 @@ class Article:
         data: dict[str, Any] = json.loads(line)
         if data.get("raw") is not None:
             data["raw"] = data["raw"].encode("latin-1")
-        for key in ("hint_published_at", "fetched_at", "published_at"):
+        for key in ("hint_published_at", "fetched_at", "published_at", "modified_at"):
             if data.get(key):
                 data[key] = datetime.fromisoformat(data[key])
+        if data.get("published_local_date"):
+            data["published_local_date"] = date.fromisoformat(data["published_local_date"])
         if data.get("read_error"):
             data["read_error"] = tuple(data["read_error"])
         names = {f.name for f in dataclasses.fields(cls)}

@@ -113,6 +113,7 @@ def read_html(
     """
     import trafilatura
 
+    from etl.extract.metadata.extra_fields import choose_extra_fields, read_extra_facts
     from etl.extract.metadata.page import parse_html, read_facts
     from etl.extract.metadata.refine import refine_metadata
     from etl.extract.settings import TRAFILATURA_OPTIONS
@@ -130,6 +131,7 @@ def read_html(
         # the string, as always, and the rules the whole document.
         trafilatura_input, tree = html, parse_html(html)
     facts = read_facts(tree)
+    extra_facts = read_extra_facts(tree, facts)  # modified date, image, paywall, live blog
     document = trafilatura.bare_extraction(
         trafilatura_input, url=url, with_metadata=True, **TRAFILATURA_OPTIONS
     )
@@ -138,7 +140,10 @@ def read_html(
     data: dict[str, Any] = document.as_dict()
     if not (data.get("text") or "").strip():
         return None
-    return data, refine_metadata(facts, url, data, fetched_at)
+    meta = refine_metadata(facts, url, data, fetched_at)
+    meta.extra = choose_extra_fields(extra_facts, facts, data.get("text"), url,
+                                     meta.published_at, meta.date_source, fetched_at)
+    return data, meta
 
 
 def extract_html(article: Article, html: str, boilerplate=()) -> bool:
@@ -155,6 +160,9 @@ def extract_html(article: Article, html: str, boilerplate=()) -> bool:
     article.date_rejections = list(meta.date_rejections)
     if article.published_at is None and article.hint_published_at is not None:
         take_hint_date(article)
+    from etl.extract.metadata.extra_fields import apply_extra_fields
+
+    apply_extra_fields(article, meta.extra)
     article.author = meta.author
     article.author_source = meta.author_source
     article.sitename = data.get("sitename")

@@ -82,7 +82,20 @@ def article_row(article: Article, run_id: str, now: datetime) -> dict[str, Any]:
         "cluster_id": article.cluster_id,
         "ingested_at": now,
         "run_id": run_id,
+        **extra_columns(article),
     }
+
+
+# Migration 0008 (docs/fields.md): each value with its provenance.
+EXTRA_COLUMNS = ("modified_at", "modified_source", "published_utc_offset_min",
+                 "published_local_date", "image_url", "image_source", "is_paywalled",
+                 "paywall_source", "is_liveblog", "liveblog_source")
+
+
+def extra_columns(article: Article) -> dict[str, Any]:
+    row = {c: getattr(article, c) for c in EXTRA_COLUMNS}
+    row["modified_at"] = _utc(article.modified_at)
+    return row
 
 
 def _record_json(article: Article) -> dict[str, Any]:
@@ -296,7 +309,7 @@ def reset_canonical_urls(conn: Connection, resets: Iterable[tuple[str, str, str]
 REEXTRACTED_COLUMNS = (
     "canonical_url", "title", "author", "published_at", "language", "sitename", "description",
     "categories", "tags", "text", "text_sha256", "word_count", "title_source", "date_source",
-    "author_source", "extractor_version",
+    "author_source", "extractor_version", *EXTRA_COLUMNS,
 )
 
 

@@ -53,6 +53,18 @@ articles = Table(
     Column("cluster_id", String(32), index=True),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
     Column("run_id", String(250), nullable=False, index=True),
+    # Migration 0008 (docs/fields.md): the updated date, the publisher's offset and day of
+    # the published date, the lead image, paywall and live-blog flags, with provenance.
+    Column("modified_at", DateTime(timezone=True)),
+    Column("modified_source", String(32)),
+    Column("published_utc_offset_min", Integer),
+    Column("published_local_date", Date, index=True),
+    Column("image_url", Text),
+    Column("image_source", String(32)),
+    Column("is_paywalled", Boolean),
+    Column("paywall_source", String(32)),
+    Column("is_liveblog", Boolean),
+    Column("liveblog_source", String(32)),
 )
 
 # SQLite only: the FTS5 index over articles.title and .text (migration 0007), kept in step
