@@ -282,3 +282,43 @@ def load_sources(path: str | os.PathLike[str],
     if dupes:
         raise ConfigError(f"{path}: duplicate source name(s) {dupes}")
     return SourcesFile(path=path, sources=sources, http=http)
+
+
+def check_sources(path: str | os.PathLike[str],
+                  http_overrides: Mapping[str, Any] | None = None,
+                  overrides_from: str = "overrides") -> tuple[list[SourceConfig], list[str]]:
+    """Every problem of a sources file, not only the first (`news-etl sources`): the
+    sources that are fine and one message per source (or for the file) that is not."""
+    try:
+        return list(load_sources(path, http_overrides, overrides_from).sources), []
+    except ConfigError as exc:
+        first = str(exc)
+    # Errors of the file as a whole (unreadable, not YAML, no list) stop at the first one;
+    # past those, each source is checked on its own.
+    resolved = Path(path).resolve()
+    try:
+        data = yaml.safe_load(resolved.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return [], [first]
+    entries = data if isinstance(data, list) else (
+        data.get("sources") if isinstance(data, dict) else None)
+    if not isinstance(entries, list):
+        return [], [first]
+    errors: list[str] = []
+    http = HttpSettings()
+    try:
+        http = layer_http(http, data.get("http") if isinstance(data, dict) else None, "http")
+        http = layer_http(http, http_overrides, overrides_from)
+    except ConfigError as exc:
+        errors.append(str(exc))
+    good: list[SourceConfig] = []
+    for i, entry in enumerate(entries):
+        try:
+            good.append(_source(entry, i, resolved.parent, http))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    names = [s.name for s in good]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        errors.append(f"{resolved}: duplicate source name(s) {dupes}")
+    return good, errors or [first]
