@@ -180,11 +180,20 @@ def news_ingest():
     def check_sources(summary: dict) -> None:
         """Fail the run (no retry: the data would not change) when a source failed as a
         whole or every item of a source failed. It runs last, so the other sources'
-        articles are loaded and announced first, and Airflow's failure alerting fires."""
+        articles are loaded and announced first, and Airflow's failure alerting fires.
+        First it writes the run's HTML report (etl.report_html) beside its Data Docs."""
         from airflow.sdk.exceptions import AirflowFailException
+        from news_settings import settings
+        from warehouse_hook import WarehouseHook
 
         from etl.analytics import failed_sources
+        from etl.report_html import write_run_report
 
+        # The run as one offline HTML page beside its Data Docs (never fails the run).
+        report = write_run_report(WarehouseHook().get_warehouse(settings()),
+                                  summary["run_id"], settings().data_docs_dir)
+        if report:
+            print(f"run report: file://{report.resolve()}")
         failed = failed_sources(summary["sources"])
         if failed:
             raise AirflowFailException(
