@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import column, func, literal_column, select, table, text
+from sqlalchemy import Select, column, func, literal_column, select, table, text
 from sqlalchemy.exc import OperationalError
 
 from etl.records import to_utc
@@ -97,13 +97,13 @@ def parse_since(value: str) -> datetime:
     return to_utc(parsed)
 
 
-def search(
-    warehouse: Warehouse, terms: str, *, source: str | None = None,
-    language: str | None = None, since: datetime | None = None, limit: int = 20,
-) -> list[SearchHit]:
-    """The `limit` best-ranked articles matching `terms`, best first (ties: newest first)."""
+def search_statement(
+    dialect: str, terms: str, *, source: str | None = None, language: str | None = None,
+    since: datetime | None = None, limit: int = 20,
+) -> Select:
+    """The ranked query for `dialect` ("sqlite" or "postgresql"); see search()."""
     dated = func.coalesce(articles.c.published_at, articles.c.ingested_at)
-    if warehouse.dialect == "sqlite":
+    if dialect == "sqlite":
         match = text(f"{ARTICLES_FTS} MATCH :terms").bindparams(terms=fts5_query(terms))
         score = -func.bm25(literal_column(ARTICLES_FTS))
         fts = table(ARTICLES_FTS, column("rowid"))
@@ -126,7 +126,16 @@ def search(
     if since is not None:
         stmt = stmt.where(dated >= to_utc(since))
     stmt = stmt.order_by(literal_column("score").desc(), dated.desc(), articles.c.article_id)
-    stmt = stmt.limit(limit)
+    return stmt.limit(limit)
+
+
+def search(
+    warehouse: Warehouse, terms: str, *, source: str | None = None,
+    language: str | None = None, since: datetime | None = None, limit: int = 20,
+) -> list[SearchHit]:
+    """The `limit` best-ranked articles matching `terms`, best first (ties: newest first)."""
+    stmt = search_statement(warehouse.dialect, terms, source=source, language=language,
+                            since=since, limit=limit)
     try:
         with warehouse.engine.connect() as conn:
             rows = conn.execute(stmt).all()
