@@ -1,22 +1,36 @@
-"""`news-etl` exit codes and error messages, through the real command (a subprocess):
+"""`news-etl` exit codes and error messages.
 
 0 every source completed (rejects and item failures included), 3 a source failed as a whole
 or failed every item, 2 a bad command line, sources file or warehouse URL, 1 the run itself
-could not complete. Errors are one line, never a traceback, never a password."""
+could not complete. Errors are one line, never a traceback, never a password.
+
+Most tests call `etl.cli.main(argv)` in this process — the function the console script
+runs — with a clean NEWS_ETL_* environment, the working directory in tmp_path and the
+logging the command configures writing to the captured stderr (a stray log line breaks the
+one-line checks, as it would in a terminal). A process start costs seconds of imports, so
+only the tests at the end, which are about the process itself, run the installed
+`news-etl` script: exit codes through sys.exit, a command that never reads stdin, Ctrl-C."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
 from support.local_site import STORY, page
 
+from etl.cli import main
 from etl.records import OUTCOME_COLUMNS as COLUMNS_BY_OUTCOME
 from etl.warehouse import Warehouse
 from etl.warehouse.schema import articles, ingest_runs
@@ -32,19 +46,63 @@ HARBOUR = [
     "Residents of the island villages had relied on a smaller replacement boat that could "
     "carry neither bicycles nor delivery vans during the whole of the refit.",
 ]
+# configure_logging turns these down; each test gets back the levels it found.
+QUIETED = ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic")
 
 
-def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    base = {"PATH": str(CLI.parent), "HOME": str(cwd), "GX_ANALYTICS_ENABLED": "false",
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _base_env(cwd: Path) -> dict[str, str]:
+    return {"HOME": str(cwd), "GX_ANALYTICS_ENABLED": "false",
             "NEWS_ETL_DATA_DOCS_DIR": str(cwd / "docs"),
             "NEWS_ETL_ARCHIVE_ROOT": str(cwd / "archive")}
-    if os.environ.get("PYTHONPATH"):  # lets the suite run against another checkout
-        base["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return subprocess.run([str(CLI), *args], env={**base, **env}, cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
 
 
-def one_line_error(result: subprocess.CompletedProcess) -> str:
+@pytest.fixture
+def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., Result]]:
+    """`run_cli(*args, **env)`: `news-etl args` in this process, in tmp_path, with only
+    the NEWS_ETL_* variables given here; its exit code and output."""
+    for name in list(os.environ):
+        if name.startswith("NEWS_ETL_"):
+            monkeypatch.delenv(name)
+    for name, value in _base_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # relative defaults (data/warehouse.db) land here
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level,
+             {name: logging.getLogger(name).level for name in QUIETED})
+
+    def run(*args: str, **env: str) -> Result:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        # No handler on the root logger, as in a fresh process: basicConfig installs one
+        # on the (captured) stderr.
+        root.handlers = []
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: the console script exits with this code
+            code = exc.code
+        finally:
+            for handler in root.handlers:
+                handler.close()
+            root.handlers = saved[0][:]
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    yield run
+    root.handlers, root.level = saved[0], saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
+
+
+def one_line_error(result: Result) -> str:
     """The whole of stderr, asserted to be a single `news-etl: …` line."""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("news-etl: "), result.stderr[-3000:]
@@ -94,12 +152,12 @@ GOOD_TITLES = {"Night trains every thirty minutes", "Harbour ferry returns"}
 
 # --- 0: every source completed ---------------------------------------------------------------
 
-def test_exit_0_when_every_source_completes_rejects_and_failures_included(warehouse_url,
+def test_exit_0_when_every_source_completes_rejects_and_failures_included(run_cli,
+                                                                         warehouse_url,
                                                                          tmp_path):
     newsroom(tmp_path)
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
-    result = run_cli("ingest", str(sources), "--warehouse", warehouse_url, "--workers", "1",
-                     cwd=tmp_path)
+    result = run_cli("ingest", str(sources), "--warehouse", warehouse_url, "--workers", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "source(s) failed" not in result.stderr
     run = runs_of(warehouse_url)["newsroom"]
@@ -110,12 +168,11 @@ def test_exit_0_when_every_source_completes_rejects_and_failures_included(wareho
 
 # --- 3: a source failed as a whole, or every item of a source failed ------------------------
 
-def test_exit_3_when_a_source_fails_as_a_whole(warehouse_url, tmp_path):
+def test_exit_3_when_a_source_fails_as_a_whole(run_cli, warehouse_url, tmp_path):
     newsroom(tmp_path)
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}",
                             "{name: vanished, kind: files, location: no-such-folder}")
-    result = run_cli("ingest", str(sources), "--warehouse", warehouse_url, "--workers", "1",
-                     cwd=tmp_path)
+    result = run_cli("ingest", str(sources), "--warehouse", warehouse_url, "--workers", "1")
     assert result.returncode == 3, result.stderr[-3000:]
     assert "1 source(s) failed" in result.stderr
     assert "vanished: source_failed:" in result.stderr and "no-such-folder" in result.stderr
@@ -127,7 +184,7 @@ def test_exit_3_when_a_source_fails_as_a_whole(warehouse_url, tmp_path):
     assert loaded_titles(warehouse_url) == GOOD_TITLES
 
 
-def test_exit_3_when_every_item_of_a_source_fails(warehouse_url, tmp_path):
+def test_exit_3_when_every_item_of_a_source_fails(run_cli, warehouse_url, tmp_path):
     newsroom(tmp_path)
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -140,7 +197,7 @@ def test_exit_3_when_every_item_of_a_source_fails(warehouse_url, tmp_path):
         tmp_path, "{name: newsroom, kind: files, location: newsroom}",
         "{name: broken, kind: files, location: broken, http: {max_bytes: 2000}}")
     result = run_cli("ingest", str(sources), "--warehouse", warehouse_url, "--workers", "1",
-                     "--json", cwd=tmp_path)
+                     "--json")
     assert result.returncode == 3, result.stderr[-3000:]
     assert "broken: all_failed: every item failed" in result.stderr
     summary = json.loads(result.stdout)  # --json output stays parseable
@@ -160,11 +217,11 @@ def test_exit_3_when_every_item_of_a_source_fails(warehouse_url, tmp_path):
     ("sources:\n- {kind: files, location: in}\n", "field 'name'"),
     (None, "cannot read sources file"),  # no such file
 ])
-def test_exit_2_for_a_bad_sources_file(sources_text, message, tmp_path, sqlite_url):
+def test_exit_2_for_a_bad_sources_file(run_cli, sources_text, message, tmp_path, sqlite_url):
     path = tmp_path / "sources.yml"
     if sources_text is not None:
         path.write_text(sources_text)
-    result = run_cli("ingest", str(path), "--warehouse", sqlite_url, cwd=tmp_path)
+    result = run_cli("ingest", str(path), "--warehouse", sqlite_url)
     assert result.returncode == 2
     # A YAML error keeps the parser's pointer to the line: more than one line, no traceback.
     assert result.stderr.startswith("news-etl: configuration error: ")
@@ -172,10 +229,9 @@ def test_exit_2_for_a_bad_sources_file(sources_text, message, tmp_path, sqlite_u
     assert not (tmp_path / "warehouse.db").exists()  # nothing was run
 
 
-def test_exit_2_for_an_unknown_source_name(tmp_path, sqlite_url):
+def test_exit_2_for_an_unknown_source_name(run_cli, tmp_path, sqlite_url):
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
-    result = run_cli("ingest", str(sources), "--source", "nope", "--warehouse", sqlite_url,
-                     cwd=tmp_path)
+    result = run_cli("ingest", str(sources), "--source", "nope", "--warehouse", sqlite_url)
     assert result.returncode == 2
     assert "unknown source(s) ['nope']" in one_line_error(result)
 
@@ -184,9 +240,9 @@ def test_exit_2_for_an_unknown_source_name(tmp_path, sqlite_url):
     ["--limit", "0"], ["--limit", "many"], ["--workers", "-1"], ["--batch-size", "0"],
     ["--extract-timeout", "nan"], ["--no-such-option"],
 ])
-def test_exit_2_for_a_bad_command_line(args, tmp_path, sqlite_url):
+def test_exit_2_for_a_bad_command_line(run_cli, args, tmp_path, sqlite_url):
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
-    result = run_cli("ingest", str(sources), "--warehouse", sqlite_url, *args, cwd=tmp_path)
+    result = run_cli("ingest", str(sources), "--warehouse", sqlite_url, *args)
     assert result.returncode == 2, result.stderr
     assert "usage: news-etl" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "warehouse.db").exists()
@@ -206,11 +262,10 @@ BAD_WAREHOUSE_URLS = [
 
 
 @pytest.mark.parametrize("url, message", BAD_WAREHOUSE_URLS)
-def test_exit_2_and_one_line_for_a_bad_warehouse_url(url, message, tmp_path):
+def test_exit_2_and_one_line_for_a_bad_warehouse_url(run_cli, url, message, tmp_path):
     newsroom(tmp_path)
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
-    result = run_cli("ingest", str(sources), "--warehouse", url, "--workers", "1",
-                     cwd=tmp_path)
+    result = run_cli("ingest", str(sources), "--warehouse", url, "--workers", "1")
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     line = one_line_error(result)
     assert line.startswith("news-etl: bad warehouse URL: ") and message in line
@@ -223,25 +278,25 @@ def test_exit_2_and_one_line_for_a_bad_warehouse_url(url, message, tmp_path):
     ("NEWS_ETL_MIN_WORDS", "-5", "environment variable NEWS_ETL_MIN_WORDS: "),
     ("NEWS_ETL_MIN_DELAY_S", "soon", "environment: http setting 'min_delay_s' must be a number"),
 ])
-def test_exit_2_and_one_line_for_a_bad_setting_in_the_environment(variable, value, message,
-                                                                   tmp_path, sqlite_url):
+def test_exit_2_and_one_line_for_a_bad_setting_in_the_environment(run_cli, variable, value,
+                                                                   message, tmp_path,
+                                                                   sqlite_url):
     newsroom(tmp_path)
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
-    result = run_cli("ingest", str(sources), "--warehouse", sqlite_url, cwd=tmp_path,
-                     **{variable: value})
+    result = run_cli("ingest", str(sources), "--warehouse", sqlite_url, **{variable: value})
     assert result.returncode == 2
     line = one_line_error(result)
     assert line.startswith("news-etl: configuration error: ") and message in line
     assert not (tmp_path / "warehouse.db").exists()
 
 
-def test_the_environment_reaches_the_run_through_the_command(tmp_path, sqlite_url):
+def test_the_environment_reaches_the_run_through_the_command(run_cli, tmp_path, sqlite_url):
     """NEWS_ETL_* settings apply to the run (min_words, Data Docs and archive folders); the
     --warehouse flag beats NEWS_ETL_WAREHOUSE_URL."""
     newsroom(tmp_path)
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
     result = run_cli("ingest", str(sources), "--warehouse", sqlite_url, "--workers", "1",
-                     cwd=tmp_path, NEWS_ETL_MIN_WORDS="1000",
+                     NEWS_ETL_MIN_WORDS="1000",
                      NEWS_ETL_WAREHOUSE_URL="sqlite:///")  # would be refused
     assert result.returncode == 0, result.stderr[-3000:]
     run = runs_of(sqlite_url)["newsroom"]
@@ -251,16 +306,16 @@ def test_the_environment_reaches_the_run_through_the_command(tmp_path, sqlite_ur
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["report"], ["revalidate"]])
-def test_every_command_refuses_a_bad_warehouse_url_from_the_environment(command, tmp_path):
-    result = run_cli(*command, cwd=tmp_path, NEWS_ETL_WAREHOUSE_URL="sqlite:///")
+def test_every_command_refuses_a_bad_warehouse_url_from_the_environment(run_cli, command):
+    result = run_cli(*command, NEWS_ETL_WAREHOUSE_URL="sqlite:///")
     assert result.returncode == 2
     line = one_line_error(result)
     assert "in-memory SQLite" in line and "(from NEWS_ETL_WAREHOUSE_URL)" in line
 
 
-def test_the_help_documents_the_exit_codes(tmp_path):
+def test_the_help_documents_the_exit_codes(run_cli):
     for args in (["--help"], ["ingest", "--help"]):
-        result = run_cli(*args, cwd=tmp_path)
+        result = run_cli(*args)
         assert result.returncode == 0
         out = " ".join(result.stdout.split())
         assert "exit codes: 0 every source completed" in out
@@ -280,11 +335,11 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_exit_1_and_one_line_when_the_warehouse_is_unreachable(tmp_path):
+def test_exit_1_and_one_line_when_the_warehouse_is_unreachable(run_cli, tmp_path):
     newsroom(tmp_path)
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
     url = f"postgresql://etl:{PASSWORD}@127.0.0.1:{_closed_port()}/warehouse"
-    result = run_cli("ingest", str(sources), "--warehouse", url, cwd=tmp_path)
+    result = run_cli("ingest", str(sources), "--warehouse", url)
     assert result.returncode == 1
     line = one_line_error(result)
     assert line.startswith("news-etl: warehouse error: cannot migrate warehouse")
@@ -310,11 +365,10 @@ def read_only_role(pg_database):
         admin.dispose()
 
 
-def test_exit_1_and_one_line_when_the_warehouse_refuses_the_run(read_only_role, tmp_path):
+def test_exit_1_and_one_line_when_the_warehouse_refuses_the_run(run_cli, read_only_role, tmp_path):
     newsroom(tmp_path)
     sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
-    result = run_cli("ingest", str(sources), "--warehouse", read_only_role, "--workers", "1",
-                     cwd=tmp_path)
+    result = run_cli("ingest", str(sources), "--warehouse", read_only_role, "--workers", "1")
     assert result.returncode == 1
     line = one_line_error(result)
     assert line.startswith("news-etl: warehouse error on postgresql+psycopg://")
@@ -344,3 +398,92 @@ def test_file_and_server_urls_pass_and_an_explicit_engine_is_trusted(tmp_path):
     engine = create_engine("sqlite://")
     assert Warehouse("sqlite://", engine=engine).dialect == "sqlite"
     engine.dispose()
+
+
+# --- the installed command, as a process ------------------------------------------------------
+
+def spawn(*args: str, cwd: Path) -> subprocess.Popen:
+    """The installed `news-etl` script with a clean NEWS_ETL_* environment. Its stdin is a
+    pipe nobody writes to or closes: a command that read stdin would hang there."""
+    env = {"PATH": str(CLI.parent), **_base_env(cwd)}
+    if os.environ.get("PYTHONPATH"):  # lets the suite run against another checkout
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return subprocess.Popen([str(CLI), *args], env=env, cwd=cwd, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> Result:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return Result(proc.returncode, out, err)
+
+
+def test_the_installed_command_runs_and_exits_3_through_the_process(tmp_path):
+    """The console script: a run with a failed source exits 3 (main's return value through
+    sys.exit), the summary on stdout, the failure on stderr, the good source loaded."""
+    newsroom(tmp_path)
+    sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}",
+                            "{name: vanished, kind: files, location: no-such-folder}")
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    result = finish(spawn("ingest", str(sources), "--warehouse", url, "--workers", "1",
+                          cwd=tmp_path))
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "newsroom" in result.stdout and "TOTAL" in result.stdout
+    assert "vanished: source_failed:" in result.stderr and "Traceback" not in result.stderr
+    assert loaded_titles(url) == GOOD_TITLES
+
+
+def test_a_bad_command_line_exits_2_through_the_process(tmp_path):
+    """argparse's SystemExit, not main's return value, carries this one."""
+    sources = write_sources(tmp_path, "{name: newsroom, kind: files, location: newsroom}")
+    result = finish(spawn("ingest", str(sources), "--limit", "0", cwd=tmp_path))
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "usage: news-etl" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_ctrl_c_stops_a_run_with_exit_130_and_no_traceback(tmp_path):
+    """SIGINT while a page is being fetched: the command exits 130, quietly. The page is
+    held until the signal is sent, so the signal lands mid-run; then it is answered (an
+    interrupted run still waits for fetches in flight, each bounded by its deadline)."""
+    asked, release = threading.Event(), threading.Event()
+
+    class Held(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.set()
+            release.wait(60)
+            body = page("Held", STORY).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Held)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    sources = write_sources(
+        tmp_path, f"{{name: held, kind: urls, urls: ['{url}/page']}}",
+        http="{allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, "
+             "timeout_s: 30}")
+    proc = spawn("ingest", str(sources), "--warehouse", f"sqlite:///{tmp_path / 'w.db'}",
+                 "--workers", "1", cwd=tmp_path)
+    try:
+        assert asked.wait(120), finish(proc, timeout=5).stderr[-3000:]
+        proc.send_signal(signal.SIGINT)
+        release.set()
+        result = finish(proc, timeout=60)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 130, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
