@@ -1,327 +1,297 @@
-"""Score metadata and text extraction against the news-metadata benchmark.
+"""Score text, title, date and author on every labelled set, in-sample and out-of-fold.
 
 Usage::
 
-    .venv/bin/python benchmarks/metadata.py [--out FILE] [--via-cli] [--details FILE]
+    .venv/bin/python benchmarks/metadata.py [--out FILE] [--folds 5] [--workers 2]
+        [--sets news-metadata,trafilatura-eval,htmldate-eval] [--cache DIR | --no-cache]
+        [--details FILE] [--via-cli]
 
-Columns: "bare" is trafilatura's `bare_extraction` with its defaults; "pipeline" is our
-extraction (bare_extraction with TRAFILATURA_OPTIONS, then `refine_metadata`). With
-`--via-cli` the pipeline column is computed by running the real `news-etl ingest` over a
-temporary `files` source and reading the `articles` table of a temporary SQLite warehouse.
+Sets (benchmarks/metadata_sets.py): news-metadata (130 pages, body/title/date/authors),
+trafilatura-eval (990 pages, text snippets, title/author/date for most), htmldate-eval
+(799 pages, dates). Columns:
 
-Scores (averaged over pages):
-  text   token-bag F1 of lower-cased `\\w+` tokens against `body`, a missing text scores 0
-  title  exact match after NFKC, soft-hyphen removal and whitespace folding
-  date   same calendar day as `published_at`
-  author token F1 >= 0.5 against the joined authors (only pages that list authors)
+  bare        trafilatura's `bare_extraction` with its defaults
+  all rules   our extraction with every rule of etl/extract/metadata/rules.py on
+  in-sample   our extraction as production runs it (DEFAULT_RULES), scored on every page
+  out-of-fold the pages are split into k folds by publisher (registered domain of the page
+              URL; the folds hold a share of every set); for each fold the rules are chosen
+              on the other folds only (metadata_select.select_rules: a rule stays if it
+              helps at least --min-support more training publishers than it hurts and
+              hurts no set on balance) and the held-out fold is scored with them; the
+              figure pools the held-out folds
 
-The ground truth is read here only; nothing under etl/ ever sees it.
+Text is trafilatura's with our options: no rule touches it, so its out-of-fold figure is its
+in-sample one. With --via-cli the news-metadata pages also go through `news-etl ingest`.
+The labels are read by the benchmark only; nothing under etl/ ever sees them.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
-import gzip
 import json
 import os
-import re
-import sqlite3
-import subprocess
 import sys
-import tempfile
-import unicodedata
+import time
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # runnable as a plain script from anywhere
-    sys.path.insert(0, str(REPO))
+for path in (REPO, Path(__file__).resolve().parent):  # runnable as a plain script
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
-DEFAULT_DATA = REPO.parent / "shared/data/news-metadata-benchmark"
+from metadata_cli import extract_via_cli  # noqa: E402
+from metadata_select import Scorer, assign_folds, extract_all, select_rules  # noqa: E402
+from metadata_sets import FIELDS, SETS, Page, labelled, load_set, mean_field  # noqa: E402
+
 TARGETS = {"text": 0.95, "title": 0.85, "date": 0.98, "author": 0.90}
-FIELDS = ("text", "title", "date", "author")
-
-_TOKEN = re.compile(r"\w+")
-_WS = re.compile(r"\s+")
+RULE_FIELDS = ("title", "date", "author")
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("NEWS_ETL_BENCH_DATA", DEFAULT_DATA))
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
-# --------------------------------------------------------------------------- loading
+def _preds(keys: list[str], pages: dict[str, Page], get: Any) -> dict[str, dict[str, Any]]:
+    """{page id: {field: value}} for mean_field, from get(key) -> {field: value}."""
+    return {pages[k].id: get(k) for k in keys}
 
 
-def load_truth(root: Path) -> dict[str, dict[str, Any]]:
-    with open(root / "ground-truth.json", encoding="utf-8") as fh:
-        return json.load(fh)
+def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    from etl.extract.metadata.rules import ALL_RULES, DEFAULT_RULES, RULES, rules_of
+
+    sets = args.sets.split(",")
+    pages: dict[str, Page] = {}
+    for name in sets:
+        root = Path(os.environ["NEWS_ETL_BENCH_DATA"]) if (
+            name == "news-metadata" and os.environ.get("NEWS_ETL_BENCH_DATA")) else None
+        for page in load_set(name, root):
+            if name != "news-metadata" and int(page.id[:4], 16) >= args.sample * 0x10000:
+                continue  # --sample: an even share by id (ids are hashes)
+            pages[f"{name}/{page.id}"] = page
+    t0 = time.perf_counter()
+    ex = extract_all(pages, None if args.no_cache else args.cache, args.workers)
+    t_extract = time.perf_counter() - t0
+    from metadata_select import text_version
+
+    args.stale_text = sum(1 for e in ex.values() if e.get("text_version") != text_version())
+
+    scorer = Scorer(pages, ex, {f: rules_of(f) for f in RULE_FIELDS})
+    fold_of = assign_folds(pages, args.folds)
+    chosen: list[frozenset[str]] = []
+    for fold in range(args.folds):
+        train = [k for k in pages if fold_of[k] != fold]
+        rules: frozenset[str] = frozenset()
+        for field in RULE_FIELDS:
+            rules |= select_rules(scorer, train, field, ALL_RULES, args.min_support)
+        chosen.append(rules)
+    survived = Counter(r for rules in chosen for r in rules)
+
+    by_set = {name: [k for k in pages if pages[k].set == name] for name in sets}
+    results: dict[str, dict[str, dict[str, float | None]]] = {}
+    for name, keys in by_set.items():
+        row: dict[str, dict[str, float | None]] = {}
+        bare = _preds(keys, pages, lambda k: ex[k]["bare"])
+        text_only = _preds(keys, pages, lambda k: {"text": ex[k]["text"]})
+        for field in FIELDS:
+            if not labelled(field, [pages[k] for k in keys]):
+                continue
+            if field == "text":
+                ours = mean_field("text", text_only, [pages[k] for k in keys])
+                row[field] = {"bare": mean_field("text", bare, [pages[k] for k in keys]),
+                              "all": ours, "in": ours, "oof": ours}
+                continue
+            row[field] = {
+                "bare": mean_field(field, bare, [pages[k] for k in keys]),
+                "all": _mean(scorer, keys, field, lambda k: ALL_RULES),
+                "in": _mean(scorer, keys, field, lambda k: DEFAULT_RULES),
+                "oof": _mean(scorer, keys, field, lambda k: chosen[fold_of[k]]),
+            }
+        results[name] = row
+
+    folds_table = _fold_rows(pages, ex, scorer, fold_of, chosen, args.folds)
+    effects = _rule_effects(scorer, by_set, DEFAULT_RULES, ALL_RULES)
+    report = _report(args, pages, results, folds_table, survived, effects, RULES,
+                     DEFAULT_RULES, t_extract)
+    cli = None
+    if args.via_cli and "news-metadata" in by_set:
+        cli = extract_via_cli([pages[k] for k in by_set["news-metadata"]])
+        keys = by_set["news-metadata"]
+        report += "\n" + _cli_table(cli, [pages[k] for k in keys])
+    state = {"pages": pages, "ex": ex, "scorer": scorer, "fold_of": fold_of, "chosen": chosen}
+    return report, state
 
 
-def read_raw(root: Path, page_id: str) -> bytes:
-    with gzip.open(root / "html" / f"{page_id}.html.gz", "rb") as fh:
-        return fh.read()
+def _mean(scorer: Scorer, keys: list[str], field: str, rules_for: Any) -> float | None:
+    values = [v for v in (scorer.page_score(k, field, rules_for(k)) for k in keys)
+              if v is not None]
+    return sum(values) / len(values) if values else None
 
 
-def decode(raw: bytes) -> str:
-    from etl.decode import decode_html
-
-    return decode_html(raw)
-
-
-def parse_dt(value: Any) -> datetime | None:
-    """Truth and warehouse values arrive as ISO strings (with or without offset)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    text = str(value).strip().replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            return datetime.fromisoformat(text[:10])
-        except ValueError:
-            return None
-
-
-def as_utc(dt: datetime | None) -> datetime | None:
-    """The warehouse stores naive UTC timestamps."""
-    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
-
-
-def authors_of(truth: dict[str, Any]) -> list[str]:
-    """`authors` is a list, or a Python-list string like "['A B']"."""
-    value = truth.get("authors")
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            value = [value]
-    return [str(a) for a in (value or []) if str(a).strip()]
-
-
-# --------------------------------------------------------------------------- extraction
-
-
-def extract_bare(task: tuple[str, bytes, str]) -> tuple[str, dict[str, Any]]:
-    """trafilatura 2.3.1 with its defaults on the raw bytes (it decodes them itself)."""
-    from trafilatura import bare_extraction
-
-    page_id, html, url = task
-    doc = bare_extraction(html, url=url, with_metadata=True)
-    data = doc.as_dict() if doc is not None else {}
-    return page_id, {
-        "text": data.get("text"),
-        "title": data.get("title"),
-        "date": parse_dt(data.get("date")),
-        "author": data.get("author"),
-    }
-
-
-def extract_pipeline(task: tuple[str, str, str, datetime | None]) -> tuple[str, dict[str, Any]]:
-    """Our extraction as the extract stage runs it: one parse, options + refine_metadata."""
-    from etl.extract.document import read_html
-    from etl.extract.metadata.refine import RefinedMetadata
-
-    page_id, html, url, fetched_at = task
-    data, meta = read_html(html, url, fetched_at) or (
-        {}, RefinedMetadata(None, "none", None, None, None, "none"))
-    return page_id, {
-        "text": data.get("text"),
-        "title": meta.title,
-        "date": meta.published_at,
-        "author": meta.author,
-        "sources": (meta.title_source, meta.date_source, meta.author_source),
-    }
-
-
-def run_parallel(fn: Callable, tasks: list) -> dict[str, dict[str, Any]]:
-    workers = max(1, min(8, os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return dict(pool.map(fn, tasks, chunksize=4))
-
-
-def crawl_time(truth: dict[str, Any]) -> datetime | None:
-    """The benchmark's crawl timestamp is the fetch time (naive: UTC)."""
-    dt = parse_dt(truth.get("crawl_date"))
-    if dt is not None and dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt
-
-
-def extract_via_cli(root: Path, truth: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Run the real CLI over the decompressed pages and read back the `articles` table."""
-    cli = REPO / ".venv/bin/news-etl"
-    if not cli.exists():
-        raise RuntimeError(f"{cli} does not exist")
-    with tempfile.TemporaryDirectory(prefix="news-etl-bench-") as tmp:
-        tmp_path = Path(tmp)
-        pages = tmp_path / "pages"
-        pages.mkdir()
-        by_url: dict[str, str] = {}
-        for page_id in truth:
-            path = pages / f"{page_id}.html"
-            path.write_bytes(read_raw(root, page_id))
-            by_url[f"file://{path.absolute()}"] = page_id
-            by_url[f"file://{path.resolve()}"] = page_id
-        sources = tmp_path / "sources.yml"
-        sources.write_text(
-            "sources:\n"
-            "  - name: metadata-benchmark\n"
-            "    kind: files\n"
-            f"    location: {json.dumps(str(pages))}\n"
-            "    min_words: 0\n",
-            encoding="utf-8",
-        )
-        db = tmp_path / "warehouse.sqlite"
-        proc = subprocess.run(
-            [str(cli), "ingest", str(sources), "--warehouse", f"sqlite:///{db}"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=1800,
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"news-etl ingest failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        con = sqlite3.connect(db)
-        try:
-            rows = con.execute(
-                "SELECT url, title, author, published_at, text FROM articles"
-            ).fetchall()
-        finally:
-            con.close()
-    preds: dict[str, dict[str, Any]] = {}
-    for url, title, author, published_at, text in rows:
-        page_id = by_url.get(url)
-        if page_id is None:
+def _fold_rows(pages, ex, scorer, fold_of, chosen, k) -> list[list[str]]:
+    rows = []
+    for fold in range(k):
+        keys = [key for key in pages if fold_of[key] == fold and pages[key].set == "news-metadata"]
+        if not keys:
             continue
-        preds[page_id] = {
-            "text": text, "title": title, "author": author, "date": as_utc(parse_dt(published_at)),
-        }
-    return preds
+        cells = [str(fold + 1), str(len({pages[key].group for key in keys})), str(len(keys))]
+        bare = _preds(keys, pages, lambda key: ex[key]["bare"])
+        for field in RULE_FIELDS:
+            cells.append(f"{_fmt(mean_field(field, bare, [pages[key] for key in keys]))} / "
+                         f"{_fmt(_mean(scorer, keys, field, lambda key, f=fold: chosen[f]))}")
+        rows.append(cells)
+    return rows
 
 
-# --------------------------------------------------------------------------- scoring
+def _rule_effects(scorer, by_set, default, all_rules) -> dict[str, dict[str, float | None]]:
+    """Per rule and set: its field's score with the rule minus without it, from the
+    production set (a rule off in production: added to it)."""
+    from etl.extract.metadata.rules import RULES
+
+    effects: dict[str, dict[str, float | None]] = {}
+    for name, rule in RULES.items():
+        with_rule, without = default | {name}, default - {name}
+        effects[name] = {}
+        for set_name, keys in by_set.items():
+            a = _mean(scorer, keys, rule.field, lambda k, r=with_rule: r)
+            b = _mean(scorer, keys, rule.field, lambda k, r=without: r)
+            effects[name][set_name] = None if a is None or b is None else a - b
+    return effects
 
 
-def tokens(text: str | None) -> Counter[str]:
-    return Counter(_TOKEN.findall((text or "").lower()))
-
-
-def token_f1(pred: str | None, gold: str | None) -> float:
-    p, g = tokens(pred), tokens(gold)
-    if not p or not g:
-        return 0.0
-    common = sum((p & g).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / sum(p.values()), common / sum(g.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-def norm_title(text: str | None) -> str:
-    text = unicodedata.normalize("NFKC", text or "").replace("\u00ad", "")
-    return _WS.sub(" ", text).strip()
-
-
-def same_day(pred: datetime | None, gold: datetime | None) -> bool:
-    if pred is None or gold is None:
-        return False
-    if pred.date() == gold.date():
-        return True
-    # Also accept the same instant seen in the publisher's own offset.
-    if pred.tzinfo is not None and gold.tzinfo is not None:
-        return pred.astimezone(gold.tzinfo).date() == gold.date()
-    return False
-
-
-def score_page(pred: dict[str, Any] | None, truth: dict[str, Any]) -> dict[str, float | None]:
-    pred = pred or {}
-    gold_authors = authors_of(truth)
-    return {
-        "text": token_f1(pred.get("text"), truth.get("body")),
-        "title": float(norm_title(pred.get("title")) == norm_title(truth.get("title"))),
-        "date": float(same_day(pred.get("date"), parse_dt(truth.get("published_at")))),
-        "author": (
-            float(token_f1(pred.get("author"), " ".join(gold_authors)) >= 0.5)
-            if gold_authors else None
-        ),
-    }
-
-
-def score(
-    preds: dict[str, dict[str, Any]], truth: dict[str, dict[str, Any]]
-) -> tuple[dict[str, float], dict[str, dict[str, float | None]]]:
-    per_page = {pid: score_page(preds.get(pid), t) for pid, t in truth.items()}
-    totals: dict[str, float] = {}
-    for name in FIELDS:
-        values = [s[name] for s in per_page.values() if s[name] is not None]
-        totals[name] = sum(values) / len(values) if values else 0.0
-    return totals, per_page
-
-
-def table(bare: dict[str, float], ours: dict[str, float], n: int, label: str) -> str:
-    lines = [
-        f"Metadata benchmark: {n} pages; pipeline = {label}",
+def _report(args, pages, results, folds_table, survived, effects, rules_by_name, default,
+            t_extract) -> str:
+    k = args.folds
+    command = " ".join([".venv/bin/python benchmarks/metadata.py", *args.argv])
+    nm = results.get("news-metadata", {})
+    lines = ["<!-- summary -->",
+             "| metric | target | out-of-fold | in-sample | bare trafilatura | command |",
+             "|---|---|---|---|---|---|"]
+    for field in FIELDS:
+        if field in nm:
+            r = nm[field]
+            lines.append(f"| news-metadata {field} | ≥ {TARGETS[field]:.2f} | "
+                         f"**{_fmt(r['oof'])}** | {_fmt(r['in'])} | {_fmt(r['bare'])} | "
+                         f"`{command}` |")
+    for name in results:
+        if name == "news-metadata":
+            continue
+        for field, r in results[name].items():
+            lines.append(f"| {name} {field} | ≥ bare | **{_fmt(r['oof'])}** | {_fmt(r['in'])} | "
+                         f"{_fmt(r['bare'])} | `{command}` |")
+    lines += ["<!-- /summary -->", ""]
+    n_sets = ", ".join(f"{n} {sum(1 for p in pages.values() if p.set == n)}" for n in results)
+    lines += [
+        f"Pages: {n_sets}; {len({p.group for p in pages.values()})} publishers (registered "
+        f"domains) in {k} folds. Extraction {t_extract:.0f} s with {args.workers} workers"
+        f"{' (cache ' + str(args.cache) + ')' if not args.no_cache else ''}"
+        + (f"; sample {args.sample:.0%} of trafilatura-eval and htmldate-eval by page id"
+           if args.sample < 1 else "")
+        + (f"; the text of {args.stale_text} pages comes from a cached extraction by an "
+           f"earlier version of etl/decode.py and etl/extract/ (text only: the rules run "
+           f"on current code)" if args.stale_text else "") + ".",
         "",
-        "| field | bare | pipeline | target |",
-        "|---|---|---|---|",
+        "Out-of-fold: for each fold, each field's rules are chosen by greedy backward "
+        "elimination on the other folds (a rule stays only if it helps at least "
+        f"{args.min_support} more training publishers than it hurts, summed over the sets, "
+        "and hurts more than it helps in no set), and the held-out fold is scored with "
+        "them. In-sample: "
+        "the production rule set (DEFAULT_RULES) scored on every page. All rules: every rule "
+        "on (the set before selection). Text is not touched by any rule.",
+        "",
+        "| set | field | pages | bare | all rules | in-sample | out-of-fold | target |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
-    for name in FIELDS:
-        mark = "" if ours[name] >= TARGETS[name] else " (below)"
-        lines.append(
-            f"| {name} | {bare[name]:.3f} | {ours[name]:.3f}{mark} | {TARGETS[name]:.2f} |"
-        )
+    for name, row in results.items():
+        set_pages = [p for p in pages.values() if p.set == name]
+        for field, r in row.items():
+            target = f"{TARGETS[field]:.2f}" if name == "news-metadata" else "≥ bare"
+            lines.append(f"| {name} | {field} | {labelled(field, set_pages)} | {_fmt(r['bare'])} | "
+                         f"{_fmt(r['all'])} | {_fmt(r['in'])} | {_fmt(r['oof'])} | {target} |")
+    lines += ["", "news-metadata per fold (bare / out-of-fold pipeline):", "",
+              "| fold | publishers | pages | title | date | author |",
+              "|---:|---:|---:|---|---|---|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in folds_table]
+    set_names = list(results)
+    lines += ["", f"Rules: folds in which selection kept each (of {k}); production keeps those "
+              f"kept in a majority. Effect = the field's score with the rule minus without it, "
+              f"from the production set, per set (+ helps, − hurts).", "",
+              "| rule | field | kept in folds | production | "
+              + " | ".join(f"effect {n}" for n in set_names) + " |",
+              "|---|---|---:|---|" + "---:|" * len(set_names)]
+    for name, rule in rules_by_name.items():
+        cells = [f"{effects[name][n]:+.3f}" if effects[name].get(n) is not None else "–"
+                 for n in set_names]
+        lines.append(f"| `{name}` | {rule.field} | {survived.get(name, 0)}/{k} | "
+                     f"{'on' if name in default else 'off'} | " + " | ".join(cells) + " |")
+    majority = sorted(r for r in rules_by_name if survived.get(r, 0) > k / 2)
+    if set(majority) != set(default):
+        lines += ["", f"**Note:** DEFAULT_RULES differs from the rules kept in a majority of "
+                  f"folds: on but not kept {sorted(set(default) - set(majority))}, kept but off "
+                  f"{sorted(set(majority) - set(default))}."]
+    return "\n".join(lines) + "\n"
+
+
+def _cli_table(cli: dict[str, dict[str, Any]], pages: list[Page]) -> str:
+    lines = ["news-metadata through `news-etl ingest` (--via-cli, production rules):", "",
+             "| field | via CLI |", "|---|---:|"]
+    for field in FIELDS:
+        lines.append(f"| {field} | {_fmt(mean_field(field, cli, pages))} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, help="also write the markdown table here")
+    parser.add_argument("--out", type=Path, help="also write the markdown report here")
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--sample", type=float, default=1.0,
+                        help="share of the trafilatura-eval and htmldate-eval pages to use "
+                             "(by id; news-metadata is always whole)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--min-support", type=int, default=2,
+                        help="publishers a rule must help beyond those it hurts to stay")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/news-etl-bench-cache"),
+                        help="pickled extractions, keyed by page and code version")
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--details", type=Path, help="per-page predictions (JSON lines)")
     parser.add_argument("--via-cli", action="store_true",
-                        help="compute the pipeline column by running `news-etl ingest`")
-    parser.add_argument("--details", type=Path,
-                        help="write per-page predictions and scores (JSON lines) for debugging")
+                        help="also run the news-metadata pages through `news-etl ingest`")
     args = parser.parse_args(argv)
-
-    root = data_dir()
-    truth = load_truth(root)
-    raw = {pid: read_raw(root, pid) for pid in truth}
-    # The pipeline decodes with etl.decode (as the fetch/extract stages do).
-    html = {pid: decode(body) for pid, body in raw.items()}
-
-    bare_preds = run_parallel(extract_bare, [(pid, raw[pid], t["url"]) for pid, t in truth.items()])
-    if args.via_cli:
-        ours_preds = extract_via_cli(root, truth)
-        label = "news-etl ingest (CLI)"
-    else:
-        ours_preds = run_parallel(
-            extract_pipeline,
-            [(pid, html[pid], t["url"], crawl_time(t)) for pid, t in truth.items()],
-        )
-        label = "bare_extraction(TRAFILATURA_OPTIONS) + refine_metadata"
-
-    bare_totals, _ = score(bare_preds, truth)
-    ours_totals, per_page = score(ours_preds, truth)
-    report = table(bare_totals, ours_totals, len(truth), label)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    # the command as run, without where the output goes (for the summary table)
+    args.argv = [a for i, a in enumerate(raw) if not (
+        a in ("--out", "--details") or (i and raw[i - 1] in ("--out", "--details")))]
+    if args.folds < 2:
+        parser.error("--folds must be at least 2")
+    report, state = run(args)
     print(report)
     if args.out:
         args.out.write_text(report, encoding="utf-8")
     if args.details:
-        with open(args.details, "w", encoding="utf-8") as fh:
-            for pid, t in truth.items():
-                pred, bare = ours_preds.get(pid, {}), bare_preds.get(pid, {})
-                row = {
-                    "id": pid, "url": t["url"], "scores": per_page[pid],
-                    "title": [pred.get("title"), bare.get("title"), t.get("title")],
-                    "date": [str(pred.get("date")), str(bare.get("date")), t.get("published_at")],
-                    "author": [pred.get("author"), bare.get("author"), authors_of(t)],
-                    "sources": pred.get("sources"),
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        _write_details(args.details, state)
     return 0
+
+
+def _write_details(path: Path, state: dict[str, Any]) -> None:
+    from metadata_select import field_pred
+    from metadata_sets import score_field
+
+    from etl.extract.metadata.rules import DEFAULT_RULES
+
+    pages, ex, fold_of, chosen = state["pages"], state["ex"], state["fold_of"], state["chosen"]
+    with open(path, "w", encoding="utf-8") as fh:
+        for key, page in pages.items():
+            row: dict[str, Any] = {"key": key, "url": page.url, "fold": fold_of[key] + 1}
+            for field in RULE_FIELDS:
+                ours = field_pred(field, page, ex[key], DEFAULT_RULES)
+                oof = field_pred(field, page, ex[key], chosen[fold_of[key]])
+                gold = {"title": page.title, "date": page.date, "author": page.authors}[field]
+                row[field] = {"ours": str(ours), "oof": str(oof),
+                              "bare": str(ex[key]["bare"].get(field)), "gold": str(gold),
+                              "score": score_field(field, {field: ours}, page)}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,18 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "throughput": ("throughput.py", [], []),
 }
 _SECTION = re.compile(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->", re.S)
+# A report may open with a summary table between these markers: it is copied to the
+# "summary" section at the top of the file.
+_SUMMARY = re.compile(r"<!-- summary -->\n(.*?)<!-- /summary -->", re.S)
+
+
+def lift_summary(sections: dict[str, str], name: str) -> None:
+    match = _SUMMARY.search(sections.get(name, ""))
+    if match:
+        sections["summary"] = (
+            "## Summary\n\nOut-of-fold figures are the estimate for publishers the rules never "
+            f"saw; the `{name}` section below has the details, per fold and per rule.\n\n"
+            + match.group(1))
 
 
 def previous_sections(path: Path) -> dict[str, str]:
@@ -83,7 +95,8 @@ def assemble(sections: dict[str, str]) -> str:
     ]
     # Generated sections in a fixed order, then hand-written ones (e.g. the analysis of
     # where the time goes), which are kept verbatim from the previous file.
-    for name in [*BENCHMARKS, *(n for n in sections if n not in BENCHMARKS)]:
+    first = ["summary"] if "summary" in sections else []
+    for name in [*first, *BENCHMARKS, *(n for n in sections if n not in [*BENCHMARKS, *first])]:
         if name in sections:
             parts.append(f"<!-- bench:{name} -->\n{sections[name]}<!-- /bench:{name} -->\n")
     return "\n".join(parts)
@@ -119,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {name} …", file=sys.stderr, flush=True)
         sections[name] = run_one(name, (full if args.full and full else default)
                                  + extra.get(name, []))
+        lift_summary(sections, name)
         args.out.write_text(assemble(sections))  # partial results survive an interruption
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -63,14 +63,6 @@ _ALWAYS_SPLIT = re.compile(r"\s*(?:;|&|\+|\s/\s|\|)\s*")
 _COMMA = re.compile(r"\s*,\s*")
 
 
-def language_of(tag: str | None) -> str | None:
-    """"de-AT", "pt_BR", "EN" -> "de", "pt", "en"; None when no language is stated."""
-    if not tag:
-        return None
-    code = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
-    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
-
-
 def _prefixes(language: str | None) -> tuple[str, ...]:
     if language is None:
         words = {p for values in _PREFIXES.values() for p in values}

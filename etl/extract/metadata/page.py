@@ -18,7 +18,6 @@ from lxml import html as lxml_html
 from etl.extract.metadata.datelines import datelines
 from etl.extract.metadata.dates import parse_date
 from etl.extract.metadata.jsonld import read_jsonld
-from etl.extract.metadata.names import language_of
 from etl.extract.metadata.placement import in_article, outside_story, publication_time
 from etl.extract.metadata.text import clean_text
 
@@ -138,6 +137,14 @@ def gather_facts(tree: Any) -> PageFacts:
         if 2 < len(text) <= 120:
             facts.bylines.append(text)
     return facts
+
+
+def language_of(tag: str | None) -> str | None:
+    """"de-AT", "pt_BR", "EN" -> "de", "pt", "en"; None when no language is stated."""
+    if not tag:
+        return None
+    code = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
 
 
 def _language(tree: Any, facts: PageFacts) -> str | None:

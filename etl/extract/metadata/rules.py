@@ -5,8 +5,9 @@ Every rule that `titles`, `published` and `authors` apply is named here with its
 benchmark (benchmarks/metadata.py) turns rules off to choose, per fold of publishers, the set
 that holds on publishers it did not see. `DEFAULT_RULES` is the set that survived that
 selection in a majority of folds (see BENCHMARKS.md); the others stay here, off, so the
-selection can be re-run. With every rule of a field off, the field is trafilatura's (never
-its date: see `published`).
+selection can be re-run. With every rule off, the title is trafilatura's and there is no
+date or author (trafilatura's author is a rule of its own; its date is never taken: see
+`published`).
 """
 
 from __future__ import annotations
