@@ -22,6 +22,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import urllib3.util
 
+from etl.fetch.result import ALLOW_HOSTS_HINT
+
 log = logging.getLogger(__name__)
 
 MAX_URL_LENGTH = 2048
@@ -157,5 +159,6 @@ class UrlGuard:
         for addr in addresses:
             if not _is_public(addr) and not self._allowed_address(addr):
                 log.info("refusing %s: %s resolves to non-public %s", url, host, addr)
-                return GuardError("blocked_address", f"{host} resolves to non-public {addr}")
+                return GuardError("blocked_address", f"{host} resolves to non-public {addr}; "
+                                                     f"{ALLOW_HOSTS_HINT}")
         return admitted

@@ -17,6 +17,8 @@ Failure reasons (`FetchResult.reason`; None means success, or 304 when not_modif
 
 from __future__ import annotations
 
+import errno
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,6 +27,45 @@ REASONS = (
     "robots_unavailable", "limiter_unavailable", "redirect_loop", "blocked_address",
     "decode_error", "bad_url",
 )  # plus http_<status>
+# How to act on a failure that has a fix in the configuration; appended to its detail.
+ALLOW_HOSTS_HINT = ("if this host is yours to fetch, add it to allow_hosts (the source's "
+                    "http: block in sources.yml, or NEWS_ETL_ALLOW_HOSTS)")
+_ERRNO_WORDS = {errno.ECONNREFUSED: "connection refused", errno.ECONNRESET: "connection reset",
+                errno.ENETUNREACH: "network unreachable", errno.EHOSTUNREACH: "no route to host",
+                errno.ECONNABORTED: "connection aborted", errno.ETIMEDOUT: "connection timed out"}
+MAX_DETAIL = 200  # a network error's detail: one line, not a wrapped library message
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (cause, context, or an exception given as its first
+    argument, as urllib3 and requests do), outermost first; bounded, as chains can cycle."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 10 and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__ or (
+            current.args[0] if current.args and isinstance(current.args[0], BaseException)
+            else None)
+    return seen
+
+
+def network_error(exc: BaseException, where: str) -> str:
+    """One short line for a connection failure to `where` (host:port): 'connection refused',
+    the TLS verification message, … instead of urllib3's nested pool and connection reprs."""
+    chain = _chain(exc)
+    for item in chain:
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return f"{where}: TLS certificate not accepted: {item.verify_message}"
+        if isinstance(item, ssl.SSLError):
+            return f"{where}: TLS error: {item.reason or item.strerror or 'handshake failed'}"
+    for item in chain:
+        if isinstance(item, OSError) and item.errno is not None:
+            words = _ERRNO_WORDS.get(item.errno) or (item.strerror or str(item)).lower()
+            return f"{where}: {words}"
+    innermost = str(chain[-1]).replace("\n", " ").strip() or type(chain[-1]).__name__
+    if len(innermost) > MAX_DETAIL:
+        innermost = innermost[:MAX_DETAIL - 1] + "…"
+    return f"{where}: {innermost}"
 
 
 @dataclass

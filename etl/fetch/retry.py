@@ -25,7 +25,7 @@ from etl.fetch import deadline
 from etl.fetch.connections import pinned
 from etl.fetch.guard import Admitted
 from etl.fetch.politeness import HostLimiter
-from etl.fetch.result import FetchFailed
+from etl.fetch.result import FetchFailed, network_error
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def get_with_retries(session: requests.Session, url: str, headers: dict[str, str
     Returns the open response holding the host slot and the armed watchdog (the caller
     disarms and releases both), or raises FetchFailed."""
     connect_timeout = min(settings.timeout_s, 10.0)
+    where = f"{admitted.host}:{admitted.port}"  # failures name it, in one line
     attempts = max(0, settings.retries) + 1
     failure = FetchFailed("connect", "no attempt made")
     for attempt in range(attempts):
@@ -56,7 +57,10 @@ def get_with_retries(session: requests.Session, url: str, headers: dict[str, str
         except requests.exceptions.Timeout as exc:
             deadline.disarm()
             limiter.release(host)
-            failure = FetchFailed("timeout", f"{type(exc).__name__}: {exc}")
+            failure = FetchFailed("timeout", (
+                f"{where}: no connection within {connect_timeout:g}s"
+                if isinstance(exc, requests.exceptions.ConnectTimeout)
+                else f"{where}: no response within {settings.timeout_s:g}s"))
         except requests.exceptions.SSLError as exc:
             deadline.disarm()
             limiter.release(host)
@@ -64,7 +68,7 @@ def get_with_retries(session: requests.Session, url: str, headers: dict[str, str
                 failure = FetchFailed("timeout", f"no TLS handshake within {dog.seconds:.0f}s "
                                                  "(server too slow)")
             else:
-                raise FetchFailed("connect", f"TLS error: {exc}") from None  # not transient
+                raise FetchFailed("connect", network_error(exc, where)) from None  # not transient
         except requests.exceptions.ConnectionError as exc:
             deadline.disarm()
             limiter.release(host)
@@ -72,9 +76,9 @@ def get_with_retries(session: requests.Session, url: str, headers: dict[str, str
                 failure = FetchFailed("timeout", f"no response within {dog.seconds:.0f}s "
                                                  "(server too slow)")
             elif _is_dns_error(exc):
-                raise FetchFailed("dns", str(exc)) from None
+                raise FetchFailed("dns", network_error(exc, where)) from None
             else:
-                failure = FetchFailed("connect", f"{type(exc).__name__}: {exc}")
+                failure = FetchFailed("connect", network_error(exc, where))
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, UnicodeError, ValueError) as exc:
             deadline.disarm()
