@@ -84,7 +84,7 @@ def _pipeline(raw: bytes, url: str, fetched_at: Any) -> dict[str, Any]:
     tree = trafilatura.load_html(html)
     if tree is not None and tree.getparent() is not None:
         tree = parse_html(html)
-    keep = {k: data.get(k) for k in ("title", "author", "sitename")}
+    keep = {k: data.get(k) for k in ("title", "author", "sitename", "date")}
     return {"text": data.get("text"), "data": keep, "facts": read_facts(tree),
             "text_version": text_version()}
 
@@ -114,7 +114,28 @@ def _extract(task: tuple[str, Page, str, str | None]) -> tuple[str, dict[str, An
                    else None, lambda: _bare(raw, page.url))
     ours = _cached(folder / f"ours-{version}-{digest[:32]}.pkl" if folder else None,
                    lambda: _pipeline(raw, page.url, page.fetched_at))
+    if ours.get("data") is not None and "date" not in ours["data"]:
+        # entries cached before trafilatura's own date was kept: htmldate as read_html runs
+        # it (TRAFILATURA_OPTIONS' date_extraction_params), cached beside them
+        import htmldate
+
+        found = _cached(folder / f"htmldate-{htmldate.__version__}-{digest[:32]}.pkl"
+                        if folder else None, lambda: {"date": _htmldate(raw, page.url)})
+        ours = {**ours, "data": {**ours["data"], "date": found["date"]}}
     return key, {"bare": bare, **ours}
+
+
+def _htmldate(raw: bytes, url: str) -> str | None:
+    from htmldate import find_date
+
+    from etl.decode import decode_html
+    from etl.extract.settings import TRAFILATURA_OPTIONS
+
+    params = TRAFILATURA_OPTIONS.get("date_extraction_params") or {}
+    try:
+        return find_date(decode_html(raw), url=url or None, **params)
+    except Exception:  # htmldate on a page it cannot read: no date, as in trafilatura
+        return None
 
 
 def extract_all(pages: dict[str, Page], cache: Path | None, workers: int = 2
@@ -151,7 +172,7 @@ def field_pred(field: str, page: Page, ex: dict[str, Any], rules: frozenset[str]
         return choose_title(facts, page.url, data, rules)[0]
     if field == "date":
         return choose_date(facts, page.fetched_at, (page.url, facts.canonical_url),
-                           rules).published_at
+                           rules, data.get("date")).published_at
     return choose_author(facts, data, site_names(facts, page.url, data), rules)[0]
 
 

@@ -116,9 +116,10 @@ def load_set(name: str, root: Path | None = None) -> list[Page]:
     labels = json.loads((root / "labels.json").read_text(encoding="utf-8"))
     for pid, t in labels.items():
         day = parse_dt(t.get("date"))
+        url = t.get("url") or ""  # a few pages come without their address
         pages.append(Page(
-            set=name, id=pid, url=t["url"], path=root / "html" / f"{pid}.html.gz",
-            group=publisher_of(t["url"]), fetched_at=None,
+            set=name, id=pid, url=url, path=root / "html" / f"{pid}.html.gz",
+            group=publisher_of(url) if url else f"unknown-{pid}", fetched_at=None,
             with_=tuple(_list(t.get("with"))), without=tuple(_list(t.get("without"))),
             title=(t.get("title") or None), date=day.date() if day else None,
             authors=" ".join(a.strip() for a in (

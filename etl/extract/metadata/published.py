@@ -171,7 +171,7 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
 def choose_date(
     facts: PageFacts, fetched_at: datetime | None, urls: tuple[str | None, ...] = (),
-    rules: frozenset[str] = DEFAULT_RULES,
+    rules: frozenset[str] = DEFAULT_RULES, extracted_date: Any = None,
 ) -> DateChoice:
     """The first statement of publication that is a full, plausible date.
 
@@ -190,4 +190,9 @@ def choose_date(
             log.debug("published date from %s not taken for %s: %s (%r)", source,
                       first_value(urls), reason, value)
             choice.reject(reason)
+    if "date.trafilatura" in rules and extracted_date:
+        # trafilatura's htmldate, run on the markup only (TRAFILATURA_OPTIONS): a last resort
+        dt, _reason = read_date(str(extracted_date))
+        if dt is not None and check_date(dt, fetched_at) is None:
+            choice.published_at, choice.source = dt, "trafilatura"
     return choice

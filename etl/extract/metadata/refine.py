@@ -74,7 +74,8 @@ def refine_metadata(
         if facts is None:
             return _fallback(extracted)
         title, title_source = choose_title(facts, url, extracted, rules)
-        date = choose_date(facts, fetched_at, (url, facts.canonical_url), rules)
+        date = choose_date(facts, fetched_at, (url, facts.canonical_url), rules,
+                           extracted.get("date"))
         author, author_source = choose_author(
             facts, extracted, site_names(facts, url, extracted), rules)
         return RefinedMetadata(title, title_source, date.published_at, date.source,

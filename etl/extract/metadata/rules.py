@@ -50,6 +50,8 @@ _RULES = (
     Rule("date.title", "date", "a trailing day-first date in the title"),
     Rule("date.url", "date", "a full date in the URL path"),
     Rule("date.dateline", "date", "a short 'Published ...' or date-classed line"),
+    Rule("date.trafilatura", "date",
+         "trafilatura's date (htmldate on the markup only) when no statement was read"),
     # author: sources in priority order, then cleaning
     Rule("author.jsonld", "author", "JSON-LD author/creator of the article"),
     Rule("author.meta", "author", "standard author meta names"),
@@ -70,7 +72,7 @@ ALL_RULES: frozenset[str] = frozenset(RULES)
 
 # Rules that did not survive out-of-fold selection in a majority of folds (BENCHMARKS.md,
 # benchmarks/metadata.py): off in production.
-_OFF_BY_DEFAULT: frozenset[str] = frozenset()
+_OFF_BY_DEFAULT: frozenset[str] = frozenset({"date.trafilatura"})
 DEFAULT_RULES: frozenset[str] = ALL_RULES - _OFF_BY_DEFAULT
 
 

@@ -110,3 +110,17 @@ def test_production_uses_the_default_rules():
     facts = read_facts(parse_html(html))
     assert refine_metadata(facts, URL, {}, FETCHED) == refine_metadata(
         facts, URL, {}, FETCHED, registry.DEFAULT_RULES)
+
+
+def test_trafilatura_date_only_under_its_rule_and_only_when_nothing_is_stated():
+    bare = _page()
+    url = "https://news.example.com/story"
+    on = _refine(bare, registry.ALL_RULES, url, date="2024-03-30")
+    assert (on.published_at, on.date_source) == (datetime(2024, 3, 30, tzinfo=UTC), "trafilatura")
+    off = _refine(bare, registry.ALL_RULES - {"date.trafilatura"}, url, date="2024-03-30")
+    assert off.published_at is None
+    stated = _refine(_page('<meta property="article:published_time" content="2024-04-01">'),
+                     registry.ALL_RULES, url, date="2024-03-30")
+    assert stated.date_source == "og"
+    future = _refine(bare, registry.ALL_RULES, url, date="2024-06-30")  # after the fetch
+    assert future.published_at is None
