@@ -4,8 +4,10 @@ In priority order (date_source): JSON-LD datePublished of the article ("jsonld")
 publication meta tag ("og", "meta", RDFa), the page object's datePublished, a <time> that
 stands as the article's date ("time"), the article's dateCreated, page script data
 ("script"), a trailing date in the title ("title"), a full date in the URL path ("url"), a
-dateline ("dateline"). Statements passed over record their reason; trafilatura's own date
-(htmldate) is never taken.
+dateline ("dateline"). Statements passed over record their reason. trafilatura's own date
+("trafilatura") is taken only under the rule `date.trafilatura`, when no statement was read:
+the extract stage runs htmldate on the markup only (TRAFILATURA_OPTIONS: no free-text or
+copyright-line search). Each family is a named rule (etl.extract.metadata.rules).
 """
 
 from __future__ import annotations
@@ -175,9 +177,10 @@ def choose_date(
 ) -> DateChoice:
     """The first statement of publication that is a full, plausible date.
 
-    Statements passed over on the way record their reason once each; trafilatura's own
-    date (htmldate) is never taken: it falls back to copyright years, free text and
-    1 January of a bare year, and its output does not say which it did.
+    Statements passed over on the way record their reason once each. `extracted_date`
+    (trafilatura's) is the last resort, under the rule `date.trafilatura` only: htmldate
+    with its extensive search on falls back to copyright years and free text, so the
+    extract stage runs it on the markup only.
     """
     choice = DateChoice()
     for source, dt, reason, value in _stated_dates(facts, urls, rules):

@@ -65,8 +65,9 @@ def refine_metadata(
 
     `facts` is `read_facts` of the page's tree, None when the page could not be read.
     `extracted` is trafilatura's `bare_extraction(...).as_dict()`; its title and author are
-    the fallback, its date is not used. `fetched_at` bounds the publication date (nothing
-    more than FUTURE_TOLERANCE after the fetch; without it, after now). `rules` are the
+    the fallback, its date is used only under the rule `date.trafilatura`. `fetched_at`
+    bounds the publication date (nothing more than FUTURE_TOLERANCE after the fetch;
+    without it, after now). `rules` are the
     enabled rule names (etl.extract.metadata.rules; production uses DEFAULT_RULES).
     """
     extracted = extracted or {}
