@@ -138,21 +138,32 @@ def rewrite_page(page: str, root: str) -> str:
 
 
 def make_offline(site: str | os.PathLike[str]) -> int:
-    """Rewrite every page of the Data Docs site in folder `site`; returns the pages changed."""
+    """Rewrite every page of the Data Docs site in folder `site`; returns the pages changed.
+    Best effort: a page that cannot be rewritten is logged and left as GX wrote it (it
+    still renders online), never failing the run that wrote it."""
     site = Path(site)
     assets = site / ASSET_DIR
-    assets.mkdir(parents=True, exist_ok=True)
-    for name in ASSETS:
-        with (files("etl") / "static" / name).open("rb") as src, \
-                (assets / name).open("wb") as dst:
-            shutil.copyfileobj(src, dst)
+    try:
+        assets.mkdir(parents=True, exist_ok=True)
+        for name in ASSETS:
+            with (files("etl") / "static" / name).open("rb") as src, \
+                    (assets / name).open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+    except OSError as exc:
+        log.warning("data docs at %s stay online-only: %s", site, exc)
+        return 0
     changed = 0
     for path in site.rglob("*.html"):
         depth = len(path.relative_to(site).parts) - 1
-        text = path.read_text(encoding="utf-8")
-        new = rewrite_page(text, "../" * depth)
-        if new != text:
-            path.write_text(new, encoding="utf-8")
-            changed += 1
+        try:
+            text = path.read_text(encoding="utf-8")
+            new = rewrite_page(text, "../" * depth)
+            if new != text:
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_text(new, encoding="utf-8")
+                tmp.replace(path)  # a reader never sees half a page
+                changed += 1
+        except (OSError, UnicodeError, ValueError, SyntaxError, RecursionError) as exc:
+            log.warning("data docs page %s stays online-only: %s", path, exc)
     log.debug("data docs at %s: %d pages made offline", site, changed)
     return changed

@@ -67,3 +67,14 @@ def test_plain_values_are_escaped_and_a_page_without_head_still_gets_its_assets(
     assert '<a href="validations/a.html">' in html
     assert html.startswith(MARKER)
     assert f'<link rel="stylesheet" href="../{ASSET_DIR}/{ASSETS[0]}">' in html
+
+
+def test_a_page_that_cannot_be_rewritten_is_left_as_it_was(tmp_path, caplog):
+    good = '<html><head><script src="https://cdn.example.org/x.js"></script></head></html>'
+    (tmp_path / "index.html").write_text(good)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "broken.html").write_bytes(b"<html>\xff\xfe not utf-8</html>")
+    assert make_offline(tmp_path) == 1
+    assert "cdn.example.org" not in (tmp_path / "index.html").read_text()
+    assert (tmp_path / "sub" / "broken.html").read_bytes() == b"<html>\xff\xfe not utf-8</html>"
+    assert "broken.html stays online-only" in caplog.text
