@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -142,7 +142,12 @@ def _source_card(source: SourceView, base: Path | None) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "?"
+    """UTC, to the minute (SQLite gives naive UTC, PostgreSQL the session's time zone)."""
+    if moment is None:
+        return "?"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def history_svg(points: list[RunPoint], width: int = 720, height: int = 180) -> str:
