@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, select
 from support.local_site import STORY
 from support.postgres import ThrowawayPostgres
 
+from etl.pipeline import RunOptions
 from etl.warehouse.schema import articles
 
 CLI = Path(sys.executable).parent / "news-etl"
@@ -58,6 +59,13 @@ def cli_env(tmp: Path) -> dict[str, str]:
     env.update(NEWS_ETL_DATA_DOCS_DIR=str(tmp / "docs"), NEWS_ETL_ARCHIVE_ROOT=str(tmp / "arc"),
                NEWS_ETL_STAGING_DIR=str(tmp / "staging"), GX_ANALYTICS_ENABLED="false")
     return env
+
+
+def in_process_options(tmp: Path, batch_size: int) -> RunOptions:
+    """What `start_ingest`'s command runs with, for an ingest in this process: one
+    extraction process (inline), the same folders, the default settings."""
+    return RunOptions(workers=1, batch_size=batch_size, archive_root=str(tmp / "arc"),
+                      data_docs_dir=str(tmp / "docs"))
 
 
 def start_ingest(sources: Path, url: str, tmp: Path, *extra: str) -> subprocess.Popen:
