@@ -83,6 +83,9 @@ class Article:
     # Why stated publication dates were not stored ("date_in_future", "date_unparseable"…):
     # the item still loads without them; the extract stage counts them in its notes.
     date_rejections: list[str] = field(default_factory=list)
+    # What decoding and extraction did to an item they still forwarded (charset_declared,
+    # charset_utf8_over_declared, text_repaired, body_structured…): counted in extract's notes.
+    notes: list[str] = field(default_factory=list)
     author_source: str | None = None
     extractor_version: str | None = None
     # Filled by dedup for near-duplicate clustering.

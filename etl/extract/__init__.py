@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 
-from etl.decode import DecodeError, decode_html
+from etl.decode import DecodeError, decode_page
 from etl.extract.document import extract_html, extract_text_file, extractor_version
 from etl.extract.pool import PoolSettings
 from etl.records import Article, Outcome, Stage
@@ -56,7 +56,7 @@ class ExtractStage(Stage):
         try:
             for item, extracted, drops, failure in pool.map(items, self.boilerplate_by_source):
                 if extracted is not None:
-                    self._count_date_rejections(extracted)  # the worker's count stays there
+                    self._count_notes(extracted)  # the worker's count stays there
                     yield extracted
                 elif failure is not None:
                     reason, _, detail = failure.partition(":")
@@ -68,12 +68,15 @@ class ExtractStage(Stage):
         finally:
             pool.close()
 
-    def _count_date_rejections(self, article: Article) -> None:
+    def _count_notes(self, article: Article) -> None:
         """A stated date that was not stored is no outcome (the article loads without it),
-        but an operator must be able to count it: stats notes, one per reason and item."""
+        nor is the charset evidence used, a repair or a structured body; but an operator
+        must be able to count them: stats notes, one per reason and item."""
         for reason in article.date_rejections:
             self.stats.notes[reason] += 1
             log.debug("%s: stated publication date not stored (%s)", article.url, reason)
+        for note in dict.fromkeys(article.notes):
+            self.stats.notes[note] += 1
 
     def extract_one(self, article: Article) -> bool:
         if article.read_error:
@@ -88,7 +91,10 @@ class ExtractStage(Stage):
             if article.content_type == "text":
                 extract_text_file(article, article.raw, boilerplate)
             else:
-                html = article.html or decode_html(article.raw)
+                html = article.html
+                if not html:
+                    html, how, _ = decode_page(article.raw)
+                    article.notes.append(f"charset_{how}")
                 if not extract_html(article, html, boilerplate):
                     self.drop(article, Outcome.FAILED, "no_article", "no main text found")
                     return False
@@ -103,7 +109,7 @@ class ExtractStage(Stage):
             return False
         finally:
             article.html = None  # decoded page is not needed downstream; keep staging small
-        self._count_date_rejections(article)
+        self._count_notes(article)
         if self._version is None:
             self._version = extractor_version()
         article.extractor_version = self._version

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from etl.decode import decode_html
+from etl.decode import UTF8, decode_page
 from etl.extract.canonical_link import canonical_url, page_canonical
+from etl.extract.repair import repair_text
 from etl.extract.words import count_words
 from etl.records import Article, to_utc
 
@@ -64,8 +65,19 @@ def extractor_version() -> str:
     return f"trafilatura-{trafilatura.__version__}"
 
 
+def _repair_title(article: Article) -> None:
+    """Undo mojibake in the title (etl.extract.repair); noted as title_repaired."""
+    article.title, repaired = repair_text(article.title)
+    if repaired:
+        article.notes.append("title_repaired")
+
+
 def _set_text(article: Article, text: str, boilerplate: Iterable[re.Pattern[str]]) -> None:
-    article.text = remove_boilerplate(text, boilerplate)
+    """The body, repaired (noted as text_repaired), without boilerplate lines, and counted."""
+    text, repaired = repair_text(text)
+    if repaired:
+        article.notes.append("text_repaired")
+    article.text = remove_boilerplate(text or "", boilerplate)
     article.word_count = count_words(article.text)
     article.text_sha256 = text_fingerprint(article.text)
 
@@ -74,13 +86,16 @@ def extract_text_file(article: Article, raw: bytes, boilerplate=()) -> None:
     """Plain text: first non-empty line is the title, the rest is the body. States no date."""
     try:
         content = raw.decode("utf-8-sig")
+        article.notes.append(f"charset_{UTF8}")
     except UnicodeDecodeError:
-        content = decode_html(raw)
+        content, how, _ = decode_page(raw)
+        article.notes.append(f"charset_{how}")
     lines = content.splitlines()
     while lines and not lines[0].strip():
         lines.pop(0)
     article.title = lines[0].strip() if lines else None
     article.title_source = "first_line" if lines else "none"
+    _repair_title(article)
     _set_text(article, "\n".join(lines[1:]), boilerplate)
     article.language = detect_language(article.text or "")
     article.canonical_url = canonical_url(article.url)
@@ -102,21 +117,26 @@ def take_hint_date(article: Article) -> None:
 
 
 def read_html(
-    html: str, url: str | None, fetched_at: datetime | None = None
+    html: str, url: str | None, fetched_at: datetime | None = None,
+    structured_body: bool | None = None,
 ) -> tuple[dict[str, Any], RefinedMetadata] | None:
     """trafilatura's fields and the metadata rules' choices, from one parse of the page.
 
     The page is parsed once, as trafilatura parses it (`trafilatura.load_html`), so its
     output is what it would be on the string. The rules read that tree first, so nothing
     trafilatura does to it can change what they see (2.3.1 copies a tree it is given; the
-    copy costs about a quarter of a parse). None when trafilatura finds no article text.
+    copy costs about a quarter of a parse). None when neither trafilatura nor the page's
+    structured data has article text. With `structured_body` (default: STRUCTURED_BODY) a
+    JSON-LD/Next.js `articleBody` replaces a missing or much shorter text
+    (etl.extract.structured_body); `data["text_source"]` says which was used.
     """
     import trafilatura
 
     from etl.extract.metadata.extra_fields import choose_extra_fields, read_extra_facts
     from etl.extract.metadata.page import parse_html, read_facts
     from etl.extract.metadata.refine import refine_metadata
-    from etl.extract.settings import TRAFILATURA_OPTIONS
+    from etl.extract.settings import STRUCTURED_BODY, TRAFILATURA_OPTIONS
+    from etl.extract.structured_body import fallback_body, structured_bodies
 
     try:
         tree = trafilatura.load_html(html)
@@ -132,12 +152,20 @@ def read_html(
         trafilatura_input, tree = html, parse_html(html)
     facts = read_facts(tree)
     extra_facts = read_extra_facts(tree, facts)  # modified date, image, paywall, live blog
+    use_structured = STRUCTURED_BODY if structured_body is None else structured_body
+    # Read before trafilatura runs: it drops the scripts (from its copy of the tree).
+    structured = structured_bodies(tree) if use_structured else []
     document = trafilatura.bare_extraction(
         trafilatura_input, url=url, with_metadata=True, **TRAFILATURA_OPTIONS
     )
-    if document is None:
-        return None
-    data: dict[str, Any] = document.as_dict()
+    data: dict[str, Any] = document.as_dict() if document is not None else {}
+    data["text_source"] = "trafilatura"
+    if structured:
+        body = fallback_body(structured, data.get("text"))
+        if body is not None:
+            # trafilatura's text kept beside it, for benchmarks/extraction_rules.py
+            data["trafilatura_text"] = data.get("text")
+            data["text"], data["text_source"] = body, "structured"
     if not (data.get("text") or "").strip():
         return None
     meta = refine_metadata(facts, url, data, fetched_at)
@@ -156,6 +184,9 @@ def extract_html(article: Article, html: str, boilerplate=()) -> bool:
     article.title = meta.title or article.hint_title
     article.title_source = meta.title_source if meta.title else (
         "hint" if article.hint_title else "none")
+    _repair_title(article)
+    if data.get("text_source") == "structured":
+        article.notes.append("body_structured")
     article.published_at, article.date_source = meta.published_at, meta.date_source
     article.date_rejections = list(meta.date_rejections)
     if article.published_at is None and article.hint_published_at is not None:

@@ -24,3 +24,7 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
     # htmldate: markup only, publication rather than update; its result is not stored.
     "date_extraction_params": {"extensive_search": False, "original_date": True},
 }
+
+# A page's JSON-LD/Next.js articleBody replaces trafilatura's text when that is missing or
+# much shorter (etl.extract.structured_body; measured in docs/extraction.md).
+STRUCTURED_BODY = True

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from etl.decode import DecodeError, decode_html
+from etl.decode import DecodeError, decode_page
 from etl.fetch.archive import WarcArchive
 from etl.fetch.http import Fetcher
 from etl.fetch.ledger import FetchLedger
@@ -155,7 +155,8 @@ class FetchStage(Stage):
         if article.html is not None or article.content_type != "html" or article.raw is None:
             return article
         try:
-            article.html = decode_html(article.raw, charset)
+            article.html, how, _ = decode_page(article.raw, charset)
+            article.notes.append(f"charset_{how}")  # counted by the extract stage
         except DecodeError as exc:
             self.drop(article, Outcome.FAILED, "decode_error", detail=str(exc))
             return None

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING
 from warcio.archiveiterator import ArchiveIterator
 
 from etl.config import SourceConfig
-from etl.decode import DecodeError, decode_html
+from etl.decode import DecodeError, decode_page
 from etl.records import Article
 from etl.sources._web import is_url, item_limit, local_path, parse_machine_date
 from etl.sources.errors import SourceError
@@ -110,7 +110,8 @@ def _records(source: SourceConfig, stream: IO[bytes], name: str,
         )
         # Undecodable: leave html None so FetchStage/extract report decode_error.
         with contextlib.suppress(DecodeError):
-            article.html = decode_html(raw, _charset(content_type))
+            article.html, how, _ = decode_page(raw, _charset(content_type))
+            article.notes.append(f"charset_{how}")  # counted by the extract stage
         yield article
 
 

@@ -136,7 +136,8 @@ def check_run(warehouse, run_id: str, now: datetime) -> None:
     stored = stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored
     assert stored == (now - timedelta(days=2)).replace(microsecond=0)
     [extract] = [s for s in run["stage_stats"] if s["stage"] == "extract"]
-    assert extract["notes"] == {DATE_UNPARSEABLE: 1, DATE_INCOMPLETE: 1, DATE_IN_FUTURE: 1}
+    dates = {k: v for k, v in extract["notes"].items() if not k.startswith("charset_")}
+    assert dates == {DATE_UNPARSEABLE: 1, DATE_INCOMPLETE: 1, DATE_IN_FUTURE: 1}
 
 
 @pytest.fixture
