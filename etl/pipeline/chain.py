@@ -26,7 +26,6 @@ from etl.dedup.canonical import CanonicalTracker
 from etl.pipeline.accounting import CountingSource, OutcomeBuffer, Sink
 from etl.pipeline.loader import BatchLoader
 from etl.pipeline.options import RunOptions
-from etl.progress import progress
 from etl.records import Article, StageStats
 from etl.validate import DEFAULT_MIN_WORDS, ValidateStage
 from etl.warehouse import Warehouse
@@ -104,8 +103,7 @@ def _discover(ctx: RunContext) -> Built:
     found.items = discover(source, ctx.fetcher() if source.kind != "files" else None,
                            window=window, max_items=ctx.options.max_items,
                            on_skip=found.skip)
-    return Built("discover", lambda _: iter(progress(found, f"{source.name}: discover")),
-                 [found.stats], found)
+    return Built("discover", lambda _: iter(found), [found.stats], found)
 
 
 def _fetch(ctx: RunContext) -> Built | None:

@@ -23,6 +23,7 @@ from etl.pipeline.accounting import CountingSource, OutcomeBuffer
 from etl.pipeline.chain import Built, RunContext, Step, segment
 from etl.pipeline.options import RunOptions, new_run_id
 from etl.pipeline.reports import RunSummary, SourceReport, finish_source
+from etl.progress import RunProgress
 from etl.records import Article, Outcome
 from etl.sources import SourceError
 from etl.warehouse import Warehouse
@@ -40,6 +41,11 @@ class Runner:
         self.built: dict[str, Built | None] = {}  # by step name; None: not for this source
         self.status, self.error = "success", None
         self._given_count = 0
+        self.progress = RunProgress(ctx.source_name, extra=self._progress_extra)
+
+    def _progress_extra(self) -> dict[str, int]:
+        shown = {"loaded": self.loaded} if self.built.get("load") is not None else {}
+        return {**shown, "dropped": sum(self.ctx.sink.counts.values())}
 
     def __enter__(self) -> Runner:
         return self
@@ -59,30 +65,38 @@ class Runner:
             raise ValueError("items are read by discover, or given to a later start")
         if (stop is None) != (out is None):
             raise ValueError("a run stopping at a checkpoint hands its stream to `out`")
-        if items is not None:
-            counted = CountingSource(items)
-            stream: Iterable[Article] = counted
-        else:
-            counted, stream = None, ()
-        if stop is None and "validate" in [s.name for s in steps[1:]]:
-            from etl.validate import prewarm
-
-            prewarm()  # GX import overlaps the first documents' extraction
-        for step in steps:
-            built = self._build(step)
-            if built is not None:
-                stream = built.apply(stream)
-        try:
-            if out is not None:
-                out(iter(stream))
+        # Counts per step, shown from the first second (etl.progress), before any step is
+        # built: building one (the extraction pool) or its first item can take a while.
+        self.progress.expect(["read"] * (items is not None) + [s.name for s in steps])
+        with self.progress:
+            if items is not None:
+                counted = CountingSource(items)
+                stream: Iterable[Article] = self.progress.count("read", counted)
             else:
-                for _ in stream:  # the load step forwards nothing
-                    pass
-        except SourceError as exc:
-            self._failed(exc)
-        finally:
-            if counted is not None:
-                self._given_count += counted.count
+                counted, stream = None, ()
+            if stop is None and "validate" in [s.name for s in steps[1:]]:
+                from etl.validate import prewarm
+
+                prewarm()  # GX import overlaps the first documents' extraction
+            for step in steps:
+                built = self._build(step)
+                if built is None:
+                    self.progress.forget(step.name)
+                else:
+                    stream = built.apply(stream)
+                    if step.name != "load":  # it forwards nothing: `loaded` is its count
+                        stream = self.progress.count(step.name, stream)
+            try:
+                if out is not None:
+                    out(iter(stream))
+                else:
+                    for _ in stream:  # the load step forwards nothing
+                        pass
+            except SourceError as exc:
+                self._failed(exc)
+            finally:
+                if counted is not None:
+                    self._given_count += counted.count
         found = self.step("discover")
         if found is not None and found.error is not None and self.status == "success":
             self._failed(found.error)  # failed part-way: what it read went on to its outcomes
