@@ -26,6 +26,8 @@ export PYTHONPATH                      := $(ROOT)/plugins:$(PYTHONPATH)
 # pytest-xdist workers: the suite mostly waits on subprocesses, servers and databases, so
 # more workers than cores pays off; worksteal evens out the long Airflow tests.
 TEST_WORKERS ?= 4
+# The slowest tests of each run, so a test that grows slow is seen the day it does.
+TEST_DURATIONS ?= 15
 
 .PHONY: help setup run test test-fast lint airflow airflow-init trigger migrate bench clean
 
@@ -70,12 +72,12 @@ lint: setup
 test: setup
 	bash $(ROOT)/.ci/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=$(TEST_DURATIONS)
 
 test-fast: setup
 	bash $(ROOT)/.ci/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not slow" -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/pytest -q -m "not slow" -n $(TEST_WORKERS) --dist worksteal --durations=$(TEST_DURATIONS)
 
 # `make airflow` sizes the LocalExecutor to the machine: Airflow's default parallelism (32)
 # would start 32 task processes on any machine. Tasks mostly wait on HTTP and the database,
