@@ -43,6 +43,8 @@ class SourceView:
     counts: dict[str, int]
     error: str | None = None
     report_path: str | None = None
+    # (stage, items received, items forwarded) in pipeline order, from ingest_runs.stage_stats
+    stages: list[tuple[str, int, int]] = field(default_factory=list)
     # (reason, items, the most common detail: a sentence with one item's own values)
     reject_reasons: list[tuple[str, int, str | None]] = field(default_factory=list)
     failure_reasons: list[tuple[str, int, str | None]] = field(default_factory=list)
@@ -112,6 +114,13 @@ class RunView:
 
 def _reason_names(value: Any) -> list[str]:
     return value if isinstance(value, list) else json.loads(value)
+
+
+def _stages(value: Any) -> list[tuple[str, int, int]]:
+    """The items in and out of each stage (stage_stats is JSON: a list or its text)."""
+    stats = json.loads(value) if isinstance(value, str) else value or []
+    return [(str(s.get("stage")), int(s.get("received") or 0), int(s.get("forwarded") or 0))
+            for s in stats if isinstance(s, dict) and s.get("stage")]
 
 
 def _history(conn, run_id: str, started: datetime | None, limit: int) -> list[RunPoint]:
@@ -203,7 +212,7 @@ def load_run_view(warehouse: Warehouse, run_id: str | None = None,
     sources = [SourceView(
         source=r["source"], status=r["status"], discovered=r["discovered"],
         counts={c: int(r[c] or 0) for c in OUTCOMES}, error=r["error"],
-        report_path=r["report_path"],
+        report_path=r["report_path"], stages=_stages(r["stage_stats"]),
         reject_reasons=rejects.get(r["source"], Reasons()).top(),
         failure_reasons=failures.get(r["source"], Reasons()).top(),
     ) for r in runs]

@@ -119,6 +119,14 @@ def _link(path: str | None, base: Path | None) -> str:
     return f'<p><a href="{escape(href)}">Data Docs (validation results)</a></p>'
 
 
+def _stages(stages: list[tuple[str, int, int]]) -> str:
+    """The pipeline as a funnel: items into each stage, and out of the last one."""
+    if not stages:
+        return ""
+    steps = " → ".join(f"{escape(name)} {received}" for name, received, _ in stages)
+    return f'<p class="muted stages">stages: {steps} → out {stages[-1][2]}</p>'
+
+
 def _source_card(source: SourceView, base: Path | None) -> str:
     bad = source.status in ("source_failed", "all_failed")
     status_class = "bad" if bad else ("warn" if source.status == "running" else "")
@@ -134,7 +142,7 @@ def _source_card(source: SourceView, base: Path | None) -> str:
         f'<table class="counts"><tr><th class="n">discovered</th>'
         + "".join(f'<th class="n">{escape(STYLE[c][0])}</th>' for c in OUTCOMES)
         + f'</tr><tr><td class="n">{source.discovered}</td>{cells}</tr></table>'
-        f"{error}{check}"
+        f"{error}{check}{_stages(source.stages)}"
         f'{_reasons("reject reason", source.reject_reasons, "")}'
         f'{_reasons("failure reason", source.failure_reasons, "fail")}'
         f"{_link(source.report_path, base)}</section>"

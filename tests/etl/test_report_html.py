@@ -3,6 +3,7 @@ on SQLite and PostgreSQL. (tests/browser/ renders it in Chromium.)"""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -121,6 +122,9 @@ def test_the_run_report_sits_beside_its_data_docs(migrated_warehouse_url, cli_en
     with wh.engine.connect() as conn:
         run_id = conn.execute(select(ingest_runs.c.run_id)).scalars().first()
     path = write_run_report(wh, run_id, cli_env / "docs")
+    with wh.engine.connect() as conn:
+        stats = conn.execute(select(ingest_runs.c.stage_stats)
+                             .where(ingest_runs.c.source == "harbour-desk")).scalar_one()
     wh.dispose()
     assert path == report_path(cli_env / "docs", run_id)
     assert path.parent.parent == cli_env / "docs"
@@ -129,6 +133,11 @@ def test_the_run_report_sits_beside_its_data_docs(migrated_warehouse_url, cli_en
     links = re.findall(r'<a href="([^"]+)">Data Docs', html)
     assert sorted(links) == ["harbour-desk/index.html", "river-wire/index.html"]
     assert all((path.parent / link).is_file() for link in links)
+    # The stage funnel, as ingest_runs.stage_stats records it: 4 items read, 2 out.
+    stats = json.loads(stats) if isinstance(stats, str) else stats
+    funnel = " → ".join(f"{s['stage']} {s['received']}" for s in stats)
+    assert stats[0]["received"] == 4 and stats[-1]["forwarded"] == 2
+    assert f"stages: {funnel} → out 2" in page_text(html)[0]
 
 
 def test_no_run_no_page(migrated_warehouse_url, cli_env, capsys):
