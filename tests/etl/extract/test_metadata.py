@@ -12,6 +12,7 @@ from etl.extract.metadata.dates import parse_date
 from etl.extract.metadata.page import parse_html, read_facts
 from etl.extract.metadata.published import date_in_title
 from etl.extract.metadata.refine import RefinedMetadata, refine_metadata
+from etl.extract.metadata.rules import DEFAULT_RULES
 from etl.extract.metadata.text import repair_mojibake
 from etl.extract.metadata.titles import (
     drop_conflicting_kicker,
@@ -151,11 +152,14 @@ def test_date_stated_in_title():
     assert (meta.published_at.date().isoformat(), meta.date_source) == ("2023-04-28", "title")
 
 
-def test_trafilatura_date_is_never_taken():
-    # htmldate's value may come from a copyright line or free text: not a statement.
+def test_trafilatura_date_is_taken_only_under_its_rule():
+    # htmldate's value may come from a copyright line or free text: not a statement. It is
+    # a last resort under the rule date.trafilatura only (tests/.../test_metadata_rules.py).
     html = page(body="<p>Some text.</p><footer>© 2023 Example Media</footer>")
+    rules = DEFAULT_RULES - {"date.trafilatura"}
     for guessed in ("2023-01-01", "2023-06-05"):
-        meta = refine(html, date=guessed)
+        meta = refine_metadata(facts_of(html), "https://news.example.com/a/1", {"date": guessed},
+                               FETCHED, rules)
         assert (meta.published_at, meta.date_source, meta.date_rejections) == (None, None, [])
 
 
