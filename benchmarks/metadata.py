@@ -17,7 +17,7 @@ trafilatura-eval (990 pages, text snippets, title/author/date for most), htmldat
               URL; the folds hold a share of every set); for each fold the rules are chosen
               on the other folds only (metadata_select.select_rules: a rule stays if it
               helps at least --min-support more training publishers than it hurts and
-              hurts no set on balance) and the held-out fold is scored with them; the
+              hurts no set by that many) and the held-out fold is scored with them; the
               figure pools the held-out folds
 
 Text is trafilatura's with our options: no rule touches it, so its out-of-fold figure is its
@@ -195,7 +195,8 @@ def _report(args, pages, results, folds_table, survived, effects, rules_by_name,
         "Out-of-fold: for each fold, each field's rules are chosen by greedy backward "
         "elimination on the other folds (a rule stays only if it helps at least "
         f"{args.min_support} more training publishers than it hurts, summed over the sets, "
-        "and hurts more than it helps in no set), and the held-out fold is scored with "
+        f"and in no set hurts {args.min_support} or more beyond those it helps; rules are "
+        "tried from the lowest priority up), and the held-out fold is scored with "
         "them. In-sample: "
         "the production rule set (DEFAULT_RULES) scored on every page. All rules: every rule "
         "on (the set before selection). Text is not touched by any rule.",

@@ -7,7 +7,7 @@ so a rule set is scored without re-parsing.
 
 Selection (`select_rules`): greedy backward elimination per field, counted in publishers:
 a rule stays only if, with the other rules still on, it helps at least two more training
-publishers than it hurts, and hurts more than it helps in no labelled set (see its doc).
+publishers than it hurts, and hurts two or more beyond those it helps in no labelled set.
 Folds (`assign_folds`) hold whole publishers and a share of every set.
 """
 
@@ -220,12 +220,12 @@ def select_rules(scorer: Scorer, keys: list[str], field: str, start: frozenset[s
     """Greedy backward elimination of `field`'s rules on the training pages `keys`.
 
     A rule stays only while, among the rules still on, it helps at least `min_support`
-    more training publishers than it hurts (summed over the sets), and hurts more than it
-    helps in no set. So a rule that does not change the training score goes, one that
-    fixes a single publisher's pages goes, and one that helps one set at another's
-    expense goes. Rules are tried from the last in priority order to the first (so of
-    two sources that state the same value the earlier one is kept), in passes until no
-    rule goes.
+    more training publishers than it hurts (summed over the sets), and in no set hurts
+    `min_support` or more publishers beyond those it helps. So a rule that does not change
+    the training score goes, one that fixes a single publisher's pages goes, and one that
+    helps one set at another's expense goes. Rules are tried from the last in priority
+    order to the first (so of two sources that state the same value the earlier one is
+    kept), in passes until no rule goes.
     """
     current = frozenset(r for r in start if r in scorer.field_rules[field])
     changed = True
@@ -236,7 +236,8 @@ def select_rules(scorer: Scorer, keys: list[str], field: str, start: frozenset[s
                 continue
             per_set = support(scorer, keys, field, current, rule)
             net = sum(helped - hurt for helped, hurt in per_set.values())
-            if net < min_support or any(hurt > helped for helped, hurt in per_set.values()):
+            if net < min_support or any(hurt - helped >= min_support
+                                        for helped, hurt in per_set.values()):
                 current, changed = current - {rule}, True
                 if log:
                     log(f"  {field}: drop {rule} ({per_set})")
