@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from etl.cli.common import WAREHOUSE_HELP, open_warehouse, positive_int, print_rows
+from etl.cli.common import WAREHOUSE_HELP, positive_int, print_rows
 from etl.settings import Settings
 
 ORDER = 40
@@ -24,8 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from etl.report import print_report
+    from etl.warehouse.existing import open_existing
 
-    warehouse = open_warehouse(settings)
+    # Read-only: a missing warehouse is refused (exit 2), never created empty.
+    warehouse = open_existing(settings.warehouse_url, origin=settings.env_name("warehouse_url"))
     code = print_report(warehouse, args.run_id)
     if code == 0 and args.rows:
         print_rows(warehouse, args.rows)
