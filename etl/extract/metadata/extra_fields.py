@@ -25,9 +25,12 @@ from typing import TYPE_CHECKING, Any
 from etl.extract.metadata.dates import FUTURE_TOLERANCE, check_date, read_date
 from etl.extract.metadata.jsonld import jsonld_str, schema_types
 from etl.extract.metadata.page_signals import (
+    LIVE_WORDS,
+    PAYWALL_WORDS,
     choose_image,
     choose_liveblog,
     choose_paywall,
+    classed,
     liveblog_layout,
     liveblog_microdata,
     paywall_block,
@@ -77,7 +80,12 @@ _UPDATE_LABEL = re.compile(
     r"(?:^|[\s|·•,;(])(?:last\s+)?(?:updated|modified)(?:\s+on|\s+at)?\b|"
     r"(?:zuletzt\s+)?aktualisiert(?:\s+am)?|mis\s+à\s+jour(?:\s+le)?|actualizad[oa](?:\s+el)?|"
     r"aggiornat[oa](?:\s+il)?|bijgewerkt(?:\s+op)?|güncelleme(?:\s+tarihi)?", re.I)
+# Substrings every label contains: a cheap test before the pattern.
+_UPDATE_KEYS = ("updat", "modifi", "aktualisiert", "mis à jour", "actualizad", "aggiornat",
+                "bijgewerkt", "güncelleme")
 _LINE_TAGS = ("p", "span", "div", "li", "small", "em", "dd")
+_INLINE_TAGS = ("strong", "b", "i", "label", "time")
+UPDATE_LINE_CHARS = 120
 
 
 def read_extra_facts(tree: Any | None, facts: PageFacts | None) -> ExtraFacts | None:
@@ -96,9 +104,10 @@ def read_extra_facts(tree: Any | None, facts: PageFacts | None) -> ExtraFacts | 
             if value and value.strip():
                 extra.update_times.append(value.strip())
         extra.update_lines = list(_update_lines(tree))
-        extra.paywall_block = paywall_block(tree)
+        named = list(classed(tree, PAYWALL_WORDS + LIVE_WORDS))  # one pass for both rules
+        extra.paywall_block = paywall_block(named)
         extra.liveblog_microdata = liveblog_microdata(tree)
-        extra.liveblog_layout = liveblog_layout(tree)
+        extra.liveblog_layout = liveblog_layout(named)
         return extra
     except Exception:
         log.debug("extra page facts could not be read", exc_info=True)
@@ -106,14 +115,32 @@ def read_extra_facts(tree: Any | None, facts: PageFacts | None) -> ExtraFacts | 
 
 
 def _update_lines(tree: Any) -> Iterator[str]:
-    """The text after an update label in a short line of the story ("Updated 3 May 2024")."""
-    for el in tree.iter(*_LINE_TAGS):
-        text = clean_text(el.text_content())
-        if not text or len(text) > 120 or outside_story(el):
+    """The text after an update label in a short line of the story ("Updated 3 May 2024").
+
+    Only text nodes holding a label are looked at (a pass over every element's text costs
+    more than all the other rules); the line is the nearest enclosing element of at most
+    UPDATE_LINE_CHARS characters that has more than the label in it.
+    """
+    for node in tree.xpath("//body//text()[not(parent::script) and not(parent::style)]"):
+        if len(node) > UPDATE_LINE_CHARS:
+            continue  # no short line holds it
+        lowered = node.lower()
+        if not any(key in lowered for key in _UPDATE_KEYS) or not _UPDATE_LABEL.search(node):
             continue
-        match = _UPDATE_LABEL.search(text)
-        if match:
-            yield text[match.end():].lstrip(" :")
+        el = node.getparent()
+        for _ in range(3):  # "<strong>Updated:</strong> <time>…</time>" is one level up
+            if el is None or el.tag not in _LINE_TAGS + _INLINE_TAGS:
+                break
+            text = clean_text(el.text_content())
+            if len(text) > UPDATE_LINE_CHARS:
+                break
+            match = _UPDATE_LABEL.search(text)
+            rest = text[match.end():].lstrip(" :") if match else ""
+            if any(ch.isdigit() for ch in rest):
+                if not outside_story(el):
+                    yield rest
+                break
+            el = el.getparent()
 
 
 # Letters-only meta keys (as the published-date rules compare them): a vendor prefix

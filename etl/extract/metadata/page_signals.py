@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -158,10 +159,26 @@ def body_ends_in_teaser(text: str | None, last_lines: int = 2) -> bool:
                for line in lines[-last_lines:])
 
 
-def paywall_block(tree: Any) -> bool:
+def classed(tree: Any, words: tuple[str, ...]) -> Iterator[Any]:
+    """Elements of the body whose class or id contains one of `words` (lower-case): a
+    substring test first, so the rules' patterns run on a handful of elements."""
+    body = tree.find(".//body")
+    for el in (body if body is not None else tree).iter():
+        if not isinstance(el.tag, str):
+            continue  # comments, processing instructions
+        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+        if names != " " and any(word in names for word in words):
+            yield el
+
+
+PAYWALL_WORDS = ("paywall", "pay-wall", "regwall", "subscriber", "premium", "piano")
+
+
+def paywall_block(classed_elements: list[Any]) -> bool:
     """A paywall-classed block inside the story (not nav, footer or a teaser list) that
-    holds a subscribe call: the page shows the reader a locked article."""
-    for el in tree.xpath("//body//*[@class or @id]"):
+    holds a subscribe call: the page shows the reader a locked article. `classed_elements`:
+    `classed(tree, PAYWALL_WORDS)` (or a superset)."""
+    for el in classed_elements:
         if not _PAYWALL_CLASS.search(attrs_of(el)) or outside_story(el):
             continue
         if not el.xpath("ancestor-or-self::article or ancestor-or-self::main"):
@@ -216,9 +233,13 @@ def _stamps(container: Any) -> set[str]:
     return {s for s in stamps if s}
 
 
-def liveblog_layout(tree: Any) -> bool:
-    """A live-ticker container in the story with LIVE_MIN_STAMPS or more timestamps."""
-    for el in tree.xpath("//body//*[@class or @id]"):
+LIVE_WORDS = ("live", "ticker")
+
+
+def liveblog_layout(classed_elements: list[Any]) -> bool:
+    """A live-ticker container in the story with LIVE_MIN_STAMPS or more timestamps.
+    `classed_elements`: `classed(tree, LIVE_WORDS)` (or a superset)."""
+    for el in classed_elements:
         if el.tag in ("a", "span", "time", "img", "script", "style"):
             continue
         if not _LIVE_CLASS.search(attrs_of(el)) or outside_story(el):

@@ -72,6 +72,8 @@ def extract(html: str, **article: object) -> tuple[Article, ExtractStage]:
     ("", "<div class='stamp'><span>Veröffentlicht am 02.05.2024</span> "
          "<span>Zuletzt aktualisiert am 04.05.2024, 10:42 Uhr</span></div>",
      datetime(2024, 5, 4, 10, 42, tzinfo=UTC), "dateline"),
+    ("", "<p class='note'><strong>Updated:</strong> <span>7 May 2024</span></p>",
+     datetime(2024, 5, 7, tzinfo=UTC), "dateline"),
 ])
 def test_the_updated_date_the_page_states(head, before, expected, source) -> None:
     article, _ = extract(page(head, before))
@@ -116,6 +118,13 @@ def test_a_refused_statement_gives_way_to_the_next_one() -> None:
     assert (article.modified_at, article.modified_source) == (
         datetime(2024, 5, 7, 7, 0, tzinfo=UTC), "og")
     assert article.date_rejections == ["modified_date_unparseable"]
+
+
+def test_an_update_in_a_sentence_of_the_story_is_no_update_stamp() -> None:
+    html = page(before="<p>The harbour office said the timetable was updated on 2 May 2024 "
+                       "after the pier inspection, and that the winter crossings would keep "
+                       "the same times as last year for every island.</p>")
+    assert extract(html)[0].modified_at is None
 
 
 def test_an_update_line_without_a_date_states_nothing() -> None:
