@@ -168,12 +168,14 @@ def field_pred(field: str, page: Page, ex: dict[str, Any], rules: frozenset[str]
     if facts is None:
         meta = refine_metadata(None, page.url, data, page.fetched_at, rules)
         return {"title": meta.title, "date": meta.published_at, "author": meta.author}[field]
-    if field == "title":
-        return choose_title(facts, page.url, data, rules)[0]
     if field == "date":
         return choose_date(facts, page.fetched_at, (page.url, facts.canonical_url),
                            rules, data.get("date")).published_at
-    return choose_author(facts, data, site_names(facts, page.url, data), rules)[0]
+    if "site_names" not in ex:  # the same under every rule set: read once per page
+        ex["site_names"] = site_names(facts, page.url, data)
+    if field == "title":
+        return choose_title(facts, page.url, data, rules, ex["site_names"])[0]
+    return choose_author(facts, data, ex["site_names"], rules)[0]
 
 
 class Scorer:

@@ -74,11 +74,11 @@ def refine_metadata(
     try:
         if facts is None:
             return _fallback(extracted)
-        title, title_source = choose_title(facts, url, extracted, rules)
+        names = site_names(facts, url, extracted)
+        title, title_source = choose_title(facts, url, extracted, rules, names)
         date = choose_date(facts, fetched_at, (url, facts.canonical_url), rules,
                            extracted.get("date"))
-        author, author_source = choose_author(
-            facts, extracted, site_names(facts, url, extracted), rules)
+        author, author_source = choose_author(facts, extracted, names, rules)
         return RefinedMetadata(title, title_source, date.published_at, date.source,
                                author, author_source, date.rejections)
     except Exception:  # never let metadata polish fail an article

@@ -126,14 +126,14 @@ def _split_keep(title: str) -> list[str]:
 
 def title_candidates(
     facts: PageFacts, url: str | None, extracted: dict[str, Any],
-    rules: frozenset[str] = DEFAULT_RULES,
+    rules: frozenset[str] = DEFAULT_RULES, names: set[str] | None = None,
 ) -> list[tuple[str, str]]:
     """(source, cleaned title) in priority order, site-name affixes removed.
 
     og:title leads: on news pages it is the editor-set headline more often than the <h1>
     (which may carry a kicker) or the JSON-LD headline (sometimes an SEO variant).
     """
-    names = site_names(facts, url, extracted)
+    names = site_names(facts, url, extracted) if names is None else names
     raw: list[tuple[str, str | None]] = [
         ("og", facts.first_meta("og:title") if "title.og" in rules else None),
         ("jsonld", first_value(jsonld_str(o, "headline") for o in facts.jsonld_articles)
@@ -198,10 +198,11 @@ def title_key_words(text: str) -> list[str]:
 
 def choose_title(
     facts: PageFacts, url: str | None, extracted: dict[str, Any],
-    rules: frozenset[str] = DEFAULT_RULES,
+    rules: frozenset[str] = DEFAULT_RULES, names: set[str] | None = None,
 ) -> tuple[str | None, str]:
-    """The first candidate in priority order, trimmed where the other sources disagree."""
-    cands = title_candidates(facts, url, extracted, rules)
+    """The first candidate in priority order, trimmed where the other sources disagree.
+    `names`: the site's names (`site_names`), when the caller has them already."""
+    cands = title_candidates(facts, url, extracted, rules, names)
     if not cands:
         return None, "none"
     source, text = cands[0]
