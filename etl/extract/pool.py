@@ -43,7 +43,7 @@ class PoolSettings:
 # ~1 s of imports and ~2 s of first-document set-up (etl.extract.forkserver_warmup).
 PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.document",
            "etl.extract.metadata.refine",
-           "etl.extract.settings", "py3langid", "courlan", "charset_normalizer",
+           "etl.extract.settings", "py3langid", "courlan", "charset_normalizer", "ftfy",
            "etl.extract.forkserver_warmup"]
 
 
