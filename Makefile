@@ -96,7 +96,8 @@ airflow: airflow-init
 # running: `make airflow` in another terminal). CONF is the run's Params as JSON.
 CONF ?= {}
 trigger: airflow-init
-	$(BIN)/airflow dags trigger news_ingest --conf '$(CONF)'
+	$(BIN)/airflow dags trigger news_ingest --conf '$(CONF)' \
+		|| (echo "make trigger: is Airflow running (make airflow)? news_ingest must have been parsed once"; exit 1)
 
 migrate: setup
 	$(BIN)/news-etl migrate
