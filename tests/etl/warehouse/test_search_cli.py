@@ -147,3 +147,18 @@ def test_the_real_command_refuses_a_missing_warehouse(tmp_path):
     assert result.stderr.strip().startswith("news-etl: bad warehouse URL: no warehouse at")
     assert len(result.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_search_on_a_warehouse_older_than_the_index_says_to_migrate(sqlite_url, capsys):
+    from etl.warehouse import Warehouse
+
+    old = Warehouse(sqlite_url)
+    old.migrate("0006")
+    old.dispose()
+    assert main(["search", "drones", "--warehouse", sqlite_url]) == 1
+    line = _one_line(capsys)
+    assert "no full-text index yet (migration 0007)" in line and "news-etl migrate" in line
+    assert main(["migrate", "--warehouse", sqlite_url]) == 0
+    capsys.readouterr()
+    assert main(["search", "drones", "--warehouse", sqlite_url]) == 0
+    assert capsys.readouterr().err.strip() == "news-etl: no article matches"
