@@ -140,12 +140,14 @@ SUBSCRIBE_TEASER = re.compile(
     r"subscribe\s+to\s+read|to\s+(?:continue|keep)\s+reading,?\s+(?:please\s+)?"
     r"(?:subscribe|log\s*in|sign\s*in|become\s+a\s+(?:subscriber|member))|"
     r"(?:available|exclusive|reserved)\s+(?:only\s+)?(?:to|for)\s+(?:our\s+)?(?:paying\s+)?"
-    r"(?:subscribers|members)|subscribers?[-\s]only|already\s+a\s+subscriber|"
-    r"weiterlesen\s+mit|(?:jetzt|gleich)\s+weiterlesen|nur\s+für\s+abonnenten|"
-    r"exklusiv\s+für\s+(?:abonnenten|abonnentinnen)|artikel\s+freischalten|"
-    r"réservée?\s+aux\s+abonnés|abonnez-vous\s+pour\s+(?:lire|continuer)|déjà\s+abonné|"
-    r"suscríbete\s+para\s+(?:seguir|continuar)\s+leyendo|(?:exclusivo\s+)?para\s+suscriptores|"
-    r"ya\s+eres\s+suscriptor|riservato\s+agli\s+abbonati|abbonati\s+per\s+(?:continuare|leggere)",
+    r"(?:subscribers|members)|"
+    r"(?:log\s*in|sign\s*in|subscribe)\s+(?:now\s+)?(?:for|to\s+get)\s+(?:immediate\s+|full\s+|"
+    r"unlimited\s+)?access\s+to\s+this\s+(?:story|article)|"
+    r"weiterlesen\s+mit|nur\s+für\s+abonnenten|exklusiv\s+für\s+(?:abonnenten|abonnentinnen)|"
+    r"artikel\s+freischalten|réservée?\s+aux\s+abonnés|abonnez-vous\s+pour\s+(?:lire|continuer)|"
+    r"suscríbete\s+para\s+(?:seguir|continuar)\s+leyendo|"
+    r"(?:contenido|artículo)\s+(?:exclusivo\s+)?para\s+suscriptores|"
+    r"riservato\s+agli\s+abbonati|abbonati\s+per\s+(?:continuare|leggere)",
     re.I)
 TEASER_MAX_CHARS = 300  # a subscribe call is a line or two, not a paragraph of the story
 _PAYWALL_CLASS = re.compile(r"paywall|pay-wall|regwall|subscriber-only|premium-(?:block|"

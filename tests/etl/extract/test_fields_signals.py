@@ -145,6 +145,12 @@ TEASER = "<p>Subscribe now to continue reading this article.</p>"
     ("", "<p>La suite de cet article est réservée aux abonnés.</p>", (True, "truncation")),
     ("", "<div class='paywall-teaser'><p>This story is available only to subscribers.</p>"
          "<a href='/subscribe'>Subscribe</a></div>", (True, "truncation")),
+    ("", "<p>Already a subscriber? Log in for immediate access to this story.</p>",
+     (True, "truncation")),
+    # A "subscribers only" label on teasers of other stories says nothing of this one.
+    ("", "<ul><li><h3 class='subscriber-only-tag'>SUBSCRIBER ONLY</h3><a href='/b'>Pier "
+         "repairs</a></li></ul>", (None, None)),
+    ("", "<p>Already a subscriber? Log in.</p>", (None, None)),
     # Absent: unknown, not free.
     (jsonld(), "", (None, None)),
     ("", "<p>Subscribe to our newsletter for the week's best stories.</p>", (None, None)),
