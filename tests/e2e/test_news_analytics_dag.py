@@ -1,35 +1,75 @@
-"""news_ingest then news_analytics through real Airflow (`airflow dags test`): summaries
-refreshed through the `warehouse_default` connection, and a reject-rate spike fails loudly."""
+"""news_ingest then news_analytics through real Airflow (`airflow dags test`): the seeds
+loaded into PostgreSQL through the `warehouse_default` connection (twice: the second run
+loads nothing new), summaries refreshed from that warehouse, and a reject-rate spike or a
+failed source fails loudly.
+
+Each `airflow dags test` costs a process start and an Airflow import: a test goes on from
+the warehouse an earlier run left instead of loading it again."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
+
+from etl.warehouse.schema import articles, ingest_runs
 
 from .conftest import airflow, airflow_env
 
+SECRET = "Zq8-not-a-real-password-3x"
+
 
 @pytest.mark.slow
-def test_ingest_then_analytics_through_airflow(airflow_home, pg_database) -> None:
-    plain_url = pg_database.replace("postgresql+psycopg://", "postgresql://")
-    with_conn = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=plain_url)
-    airflow(with_conn, "dags", "test", "news_ingest")
-
-    # 1. Through the connection (common-sql hook): summaries match the loaded articles.
-    result = airflow(with_conn, "dags", "test", "news_analytics")
-    log = result.stdout + result.stderr
-    assert "reject rates within threshold" in log
+def test_ingest_twice_then_analytics_through_airflow(airflow_home, pg_database) -> None:
+    # PostgreSQL trusts local logins, so any password works — and it must never be logged.
+    conn_uri = pg_database.replace("postgresql+psycopg://postgres@",
+                                   f"postgresql://postgres:{SECRET}@")
+    with_conn = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=conn_uri)
+    result = airflow(with_conn, "dags", "test", "news_ingest")
+    output = result.stdout + result.stderr  # `dags test` prints every task's log here
+    assert "data docs for" in output and SECRET not in output
     engine = create_engine(pg_database)
     with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(articles)).scalar() == 5
+        runs = conn.execute(select(ingest_runs)).mappings().all()
+    assert {r["source"] for r in runs} == {"1scandal", "newsroom-samples"}
+    assert all(r["run_id"].startswith("manual__") for r in runs)
+    assert sum(r["loaded"] for r in runs) == 5
+
+    # Again, one source: nothing new is loaded.
+    airflow(with_conn, "dags", "test", "news_ingest", "-c", json.dumps({"sources": ["1scandal"]}))
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(articles)).scalar() == 5
+        latest = conn.execute(select(ingest_runs).order_by(ingest_runs.c.started_at.desc())
+                              ).mappings().first()
+    assert latest["source"] == "1scandal" and latest["loaded"] == 0
+    assert latest["not_modified"] == 1
+
+    # The final task of each run published the Asset with that run's counts.
+    db = sqlite3.connect(airflow_home / "airflow.db")
+    extras = {e["run_id"]: e for e in (json.loads(x) for (x,) in db.execute(
+        "SELECT ae.extra FROM asset_event ae JOIN asset a ON a.id = ae.asset_id "
+        "WHERE a.name = 'news_articles'"))}
+    db.close()
+    first_run = next(r["run_id"] for r in runs)
+    assert extras[first_run]["loaded"] == 5 and extras[latest["run_id"]]["loaded"] == 0
+
+    # news_analytics through the connection (common-sql hook): summaries match the articles.
+    plain_url = pg_database.replace("postgresql+psycopg://", "postgresql://")
+    result = airflow(with_conn, "dags", "test", "news_analytics")
+    log = result.stdout + result.stderr
+    assert "reject rates within threshold" in log and SECRET not in log
+    with engine.connect() as conn:
         loaded = conn.execute(text("SELECT COUNT(*) FROM articles")).scalar_one()
-        assert loaded > 0
+        assert loaded == 5
         assert conn.execute(text("SELECT SUM(articles) FROM mv_daily_articles")).scalar() \
             == loaded
         assert conn.execute(text("SELECT SUM(loaded) FROM mv_source_health")).scalar() \
             == loaded
-        # 2. A source's layout changes: its newest run rejects 35 of 40 items.
+        # A source's layout changes: its newest run rejects 35 of 40 items.
         conn.execute(text(
             "INSERT INTO ingest_runs (run_id, source, started_at, finished_at, status, "
             "discovered, loaded, duplicates, rejected, failed, not_modified) VALUES "
@@ -51,12 +91,18 @@ def test_ingest_then_analytics_through_airflow(airflow_home, pg_database) -> Non
 
 
 @pytest.mark.slow
-def test_analytics_alarms_on_a_failed_source(airflow_home, tmp_path) -> None:
+def test_analytics_alarms_on_a_failed_source_and_reads_a_sqlite_connection(airflow_home,
+                                                                           tmp_path) -> None:
+    """A failed source fails news_analytics; once it recovers the same DAG passes, this time
+    reading the warehouse through a SQLite `warehouse_default` connection (no SQL provider
+    is installed for sqlite: the connection's URI is used, as news_ingest uses it, instead
+    of failing on "Unknown hook type"). An in-memory SQLite connection is refused at once."""
     from etl.records import Outcome
     from etl.warehouse import Warehouse
     from etl.warehouse.load import finish_run
 
-    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    path = tmp_path / "warehouse.db"
+    url = f"sqlite:///{path}"
     warehouse = Warehouse(url)
     warehouse.migrate()
 
@@ -77,24 +123,15 @@ def test_analytics_alarms_on_a_failed_source(airflow_home, tmp_path) -> None:
     # The reject-rate check, independent, still ran and passed.
     assert "reject rates within threshold" in output
 
-    # The source recovers in a later run: no alarm any more.
+    # The source recovers in a later run: no alarm any more, read through the connection
+    # (NEWS_ETL_WAREHOUSE_URL names another file: the connection must win).
     record("ingest-2", "gone", "success")
-    passed = airflow(env, "dags", "test", "news_analytics")
-    assert "no failed source in the latest runs" in passed.stdout + passed.stderr
     warehouse.dispose()
-
-
-@pytest.mark.slow
-def test_analytics_reads_a_sqlite_connection_and_refuses_an_in_memory_one(airflow_home,
-                                                                           tmp_path) -> None:
-    import sqlite3
-
-    warehouse = tmp_path / "warehouse.db"
-    # No SQL provider is installed for sqlite: the connection's URI is used, as news_ingest
-    # uses it, instead of failing on "Unknown hook type".
-    good = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=f"sqlite:///{warehouse}")
-    airflow(good, "dags", "test", "news_analytics")
-    assert warehouse.exists()
+    good = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=url,
+                       NEWS_ETL_WAREHOUSE_URL=f"sqlite:///{tmp_path / 'elsewhere' / 'w.db'}")
+    passed = airflow(good, "dags", "test", "news_analytics")
+    assert "no failed source in the latest runs" in passed.stdout + passed.stderr
+    assert not (tmp_path / "elsewhere" / "w.db").exists()
 
     bad = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT="sqlite://")
     failed = airflow(bad, "dags", "test", "news_analytics", check=False)
