@@ -39,7 +39,7 @@ from .services import (
     create_database,
     drop_database,
     iter_mapped,
-    migrate_metadata_template,
+    shared_metadata_template,
     write_sources_file,
 )
 
@@ -66,11 +66,10 @@ class ScenarioResult:
 
 
 @pytest.fixture(scope="session")
-def metadata_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An Airflow metadata database migrated once; every variant starts from a copy."""
-    name = migrate_metadata_template(PG_ADMIN_URL, tmp_path_factory.mktemp("af_migrate"))
-    yield name
-    drop_database(PG_ADMIN_URL, name)
+def metadata_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An Airflow metadata database migrated once per machine (shared by the xdist workers
+    and kept); every variant starts from a copy."""
+    return shared_metadata_template(PG_ADMIN_URL, tmp_path_factory.mktemp("af_migrate"))
 
 
 @pytest.fixture(scope="session")
