@@ -122,3 +122,20 @@ def test_fallback_rule_and_cleaning() -> None:
     assert fallback_body([long_body], " ".join(["w"] * 60)) is None  # not much shorter
     assert fallback_body([" ".join(["word"] * 20)], None) is None  # too short to trust
     assert clean_body("<p>One &amp; two</p><p>Three\u00a0 four</p>") == "One & two\nThree four"
+
+
+def test_the_process_pool_counts_notes_in_the_parent() -> None:
+    from etl.extract.pool import PoolSettings
+
+    lying = page("Cafés reopen", "".join(f"<p>{p} Café.</p>" for p in PARAGRAPHS),
+                 charset="windows-1252").encode()
+    teaser = page("Fish market to be rebuilt", f"<p>{PARAGRAPHS[0][:90]}…</p>",
+                  head=jsonld(FULL_BODY)).encode()
+    drops: list[Dropped] = []
+    stage = ExtractStage(drops.append, {}, PoolSettings(workers=2))
+    out = list(stage([Article(url="https://news.example/1", source="s", raw=lying),
+                      Article(url="https://news.example/2", source="s", raw=teaser)]))
+    assert drops == [] and len(out) == 2
+    notes = stage.stats.notes
+    assert notes["charset_utf8_over_declared"] == 1 and notes["charset_declared"] == 1
+    assert notes["body_structured"] == 1
