@@ -12,7 +12,7 @@ from etl.extract.metadata.dates import parse_date
 from etl.extract.metadata.page import parse_html, read_facts
 from etl.extract.metadata.published import date_in_title
 from etl.extract.metadata.refine import RefinedMetadata, refine_metadata
-from etl.extract.metadata.rules import DEFAULT_RULES
+from etl.extract.metadata.rules import ALL_RULES, DEFAULT_RULES
 from etl.extract.metadata.text import repair_mojibake
 from etl.extract.metadata.titles import (
     drop_conflicting_kicker,
@@ -36,7 +36,9 @@ def facts_of(html: str):
 
 
 def refine(html: str, url: str | None = "https://news.example.com/a/1", **extracted):
-    return refine_metadata(facts_of(html), url, extracted, fetched_at=FETCHED)
+    """Every rule on: these tests show what each rule does (which are on in production is
+    decided by benchmarks/metadata.py; see etl/extract/metadata/rules.py)."""
+    return refine_metadata(facts_of(html), url, extracted, FETCHED, ALL_RULES)
 
 
 # --------------------------------------------------------------------------- title
