@@ -262,7 +262,7 @@ def assign_folds(pages: dict[str, Page], k: int) -> dict[str, int]:
     for group in groups:
         keys = by_group[group]
         sets = [pages[key].set for key in keys]
-        main_set = max(set(sets), key=sets.count)
+        main_set = max(sorted(set(sets)), key=sets.count)  # sorted: ties the same every run
         fold = min(range(k), key=lambda f: (load.get((main_set, f), 0), total[f], f))
         for key in keys:
             fold_of[key] = fold
