@@ -25,8 +25,9 @@ def test_task_fails_while_postgres_is_down_and_the_retry_succeeds(airflow_home, 
         staging = tmp_path / "staging"
         env = airflow_env(
             airflow_home, NEWS_ETL_STAGING_DIR=str(staging),
-            # Room to start the server between a failed try and its retry.
-            NEWS_ETL_TASK_RETRY_DELAY_S="15",
+            # Room to start the server (pg_ctl -w: a few seconds) between a failed try and
+            # its retry; news_ingest's second retry, as long again, is the margin.
+            NEWS_ETL_TASK_RETRY_DELAY_S="5",
             AIRFLOW_CONN_WAREHOUSE_DEFAULT=f"postgresql://postgres@127.0.0.1:{pg.port}/postgres")
         run = subprocess.Popen([str(BIN / "airflow"), "dags", "test", "news_ingest"], env=env,
                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
