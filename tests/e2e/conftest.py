@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,12 @@ def _airflow_version() -> str:
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An AIRFLOW_HOME with a migrated SQLite metadata DB, shared by this session's e2e tests.
 
-    `airflow db migrate` takes ~20 s of CPU, so it runs once per test run: the first
-    session (or xdist worker) migrates a template under a file lock, every session copies
-    its airflow.db."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    `airflow db migrate` takes ~20 s of CPU (minutes on a busy machine), so it runs once
+    per machine and Airflow version: the first session (or xdist worker) migrates a
+    template under a file lock in the system's temp folder, every session copies its
+    airflow.db (like the PostgreSQL templates, which outlive a session too)."""
+    shared = Path(tempfile.gettempdir()) / "news-etl-test-templates"
+    shared.mkdir(exist_ok=True)
     template = shared / f"airflow_home_template_{_airflow_version()}"
     with open(shared / "airflow_home_template.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
