@@ -25,7 +25,7 @@ import pytest
 from etl.records import safe_name
 
 from ..conftest import PG_ADMIN_URL
-from .services import AirflowServices, create_database, drop_database, migrate_metadata_template
+from .services import AirflowServices, create_database, drop_database, shared_metadata_template
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -44,14 +44,14 @@ def doc_blocks() -> list[str]:
 
 @pytest.fixture
 def metadata_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    template = migrate_metadata_template(PG_ADMIN_URL, tmp_path_factory.mktemp("af_migrate"))
+    # The machine-wide migrated template the services tests share (built once, kept).
+    template = shared_metadata_template(PG_ADMIN_URL, tmp_path_factory.mktemp("af_migrate"))
     name = f"news_etl_af_{uuid.uuid4().hex[:12]}"
     try:
         create_database(PG_ADMIN_URL, name, template=template)
         yield name
     finally:
         drop_database(PG_ADMIN_URL, name)
-        drop_database(PG_ADMIN_URL, template)
 
 
 def test_the_documented_rest_flow(tmp_path, metadata_db, pg_migrated_database):

@@ -36,8 +36,12 @@ def test_report_cli_counts_reasons_and_data_docs(warehouse_url, tmp_path):
     row = next(line for line in out.splitlines() if line.startswith("mixed"))
     assert row.split()[1:7] == ["4", "1", "0", "1", "2", "0"], row
     assert "(!)" not in out
-    assert f"rejected      1  {WORDS}" in out
-    assert "failed        1  empty" in out and "failed        1  decode_error" in out
+    # The reason as a sentence, then the expectation name it stands for.
+    said = (rf"rejected +1  too short \(\d+ words?, minimum \d+\)  "
+            rf"\[{WORDS}\[word_count,min_words\]\]")
+    assert re.search(said, out), out
+    assert "failed        1  empty: 0 bytes" in out
+    assert "failed        1  decode_error: binary content (NUL bytes)" in out
     docs = Path(out.split("data docs: ", 1)[1].split()[0])
     assert docs.name == "index.html" and docs.is_file()
     assert docs.is_relative_to(tmp_path / "docs")

@@ -143,16 +143,19 @@ def test_analytics_search_articles_works_on_both(corpus):
     assert hits[0]["rank"] > 0
 
 
+SQLITE_ONLY = pytest.mark.parametrize("migrated_warehouse_url", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize("migrated_warehouse_url", ["postgresql"],
+                                          indirect=True)
+
+
+@SQLITE_ONLY  # PostgreSQL's configurations keep diacritics (no unaccent)
 def test_sqlite_folds_diacritics(corpus):
-    if corpus.dialect != "sqlite":
-        pytest.skip("PostgreSQL's configurations keep diacritics (no unaccent)")
     assert titles(search(corpus, "Teheran")) == ["Des drones au-dessus du port"]
     assert titles(search(corpus, "offnungszeiten")) == ["Stadtbibliothek"]
 
 
+@POSTGRESQL_ONLY  # SQLite has only the Porter (English) stemmer
 def test_postgresql_stems_each_language_with_its_own_configuration(corpus):
-    if corpus.dialect != "postgresql":
-        pytest.skip("SQLite has only the Porter (English) stemmer")
     # German stemming: the singular finds the plural.
     assert titles(search(corpus, "Öffnungszeit", language="de")) == ["Stadtbibliothek"]
 
@@ -211,11 +214,10 @@ def test_0007_indexes_articles_loaded_before_it_and_downgrades(sqlite_url, make_
     wh.dispose()
 
 
+@SQLITE_ONLY  # PostgreSQL indexes an expression: always in step
 def test_the_index_is_in_step_at_head(warehouse, make_article):
     """At head (whatever migrations follow 0007), the triggers exist and every article is
     in the index: a later migration that rebuilt `articles` would fail here."""
-    if warehouse.dialect != "sqlite":
-        pytest.skip("PostgreSQL indexes an expression: always in step")
     with warehouse.begin() as conn:
         write_batch(conn, [make_article(i) for i in range(20)], [], "run-1")
     with warehouse.engine.connect() as conn:
@@ -226,9 +228,8 @@ def test_the_index_is_in_step_at_head(warehouse, make_article):
     assert matched == 20
 
 
+@POSTGRESQL_ONLY
 def test_postgresql_search_with_a_language_uses_the_gin_index(warehouse, make_article):
-    if warehouse.dialect != "postgresql":
-        pytest.skip("the GIN index is PostgreSQL's")
     filler = [make_article(1000 + i, language="fr", title=f"Conseil municipal {i}",
                            text=f"Le budget {i} de la ville est voté. " * 10)
               for i in range(3000)]
