@@ -7,32 +7,19 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from support.ferry_page import SENTENCES, URL, jsonld, paragraphs
+from support.ferry_page import page as ferry_page
 
 from etl.extract import ExtractStage
 from etl.extract.metadata.page_signals import image_refusal
 from etl.records import Article, Dropped
 
-URL = "https://news.example.org/harbour/ferry-timetable"
-BODY = "".join(
-    f"<p>{s}</p>" for s in (
-        "The island ferry returns to its winter timetable on Monday after a long summer.",
-        "Crossings leave the harbour every ninety minutes until the evening boat at nine.",
-        "The operator says the old pier will be repaired before the storms of November.",
-        "Residents of both islands had asked for an earlier first crossing for commuters.",
-    ))
+# Four sentences: the paywall and ticker cases add their own ending to a short story.
+BODY = paragraphs(SENTENCES[:4])
 
 
 def page(head: str = "", before: str = "", after: str = "", body: str = BODY) -> str:
-    return (f"<html lang='en'><head><meta charset='utf-8'><title>Ferry timetable</title>"
-            f"{head}</head><body><nav><a href='/'>Home</a></nav><article>"
-            f"<h1>Ferry back on its winter timetable</h1>{before}{body}{after}</article>"
-            f"<footer><p>© Harbour Gazette</p></footer></body></html>")
-
-
-def jsonld(**fields: object) -> str:
-    obj = {"@context": "https://schema.org", "@type": "NewsArticle",
-           "headline": "Ferry back on its winter timetable", **fields}
-    return f"<script type='application/ld+json'>{json.dumps(obj)}</script>"
+    return ferry_page(head, before, after, body)
 
 
 def extract(html: str) -> tuple[Article, ExtractStage]:
