@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from support.postgres import ensure_template_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get(
@@ -56,32 +57,27 @@ def _schema_version() -> str:
 def pg_template() -> str:
     """The name of a PostgreSQL database migrated to head, made once per schema version.
 
-    Concurrent sessions (xdist workers) serialise on an advisory lock; the first creates
-    and migrates it, the others find it."""
+    The first xdist worker to need it migrates it; the others find it
+    (support.postgres.ensure_template_database)."""
     from etl.warehouse import Warehouse
 
     name = f"news_etl_tpl_{_schema_version()}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(7263549)"))
-            try:
-                exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                      {"n": name}).first()
-                if not exists:
-                    building = f"{name}_building"
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
-                    conn.execute(text(f'CREATE DATABASE "{building}"'))
-                    wh = Warehouse(_pg_url(building))
-                    wh.migrate()
-                    wh.dispose()
-                    # Renamed only once complete: a crashed build never poses as a template.
-                    conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(7263549)"))
-    finally:
-        admin.dispose()
-    return name
+
+    def migrate_to_head() -> str:
+        building = f"{name}_building"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{building}"'))
+        finally:
+            admin.dispose()
+        wh = Warehouse(_pg_url(building))
+        wh.migrate()
+        wh.dispose()
+        return building
+
+    return ensure_template_database(PG_ADMIN_URL, name, 7263549, migrate_to_head)
 
 
 def _new_pg_database(template: str | None = None) -> Iterator[str]:

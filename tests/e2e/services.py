@@ -28,6 +28,7 @@ import psutil
 import requests
 import yaml
 from sqlalchemy import create_engine, text
+from support.postgres import ensure_template_database
 
 from .conftest import BIN, REPO, airflow, airflow_env
 
@@ -102,26 +103,13 @@ def shared_metadata_template(admin_url: str, home: Path) -> str:
     """A migrated metadata database kept across sessions and shared by xdist workers, named
     after the Airflow version: `airflow db migrate` runs once per machine, not per worker.
 
-    Callers serialise on an advisory lock; the database is built under another name and
-    renamed once complete, so a crashed build never poses as the template. Use it only as
+    Built under another name and renamed once complete (ensure_template_database). Use it only as
     a TEMPLATE (copies), never directly, and never drop it."""
     from importlib.metadata import version
 
     name = f"news_etl_af_tpl_{version('apache-airflow').replace('.', '_')}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(7263550)"))
-            try:
-                if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                    {"n": name}).first():
-                    building = migrate_metadata_template(admin_url, home)
-                    conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(7263550)"))
-    finally:
-        engine.dispose()
-    return name
+    return ensure_template_database(admin_url, name, 7263550,
+                                    lambda: migrate_metadata_template(admin_url, home))
 
 
 @dataclass

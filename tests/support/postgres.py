@@ -7,7 +7,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -47,3 +50,27 @@ class ThrowawayPostgres:
         if self.running():
             self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def ensure_template_database(admin_url: str, name: str, lock_id: int,
+                             build: Callable[[], str]) -> str:
+    """The database `name`, made once per machine and kept, for use as a TEMPLATE.
+
+    Concurrent sessions (xdist workers) serialise on the advisory lock `lock_id`; the first
+    finds it missing and calls `build()`, which fills a database under another name and
+    returns that name; it is renamed to `name` only once complete, so a crashed build never
+    poses as the template."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+            try:
+                if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                    {"n": name}).first():
+                    building = build()
+                    conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+    finally:
+        admin.dispose()
+    return name
