@@ -5,7 +5,6 @@ robots.txt is requested once in total (the shared cache)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
@@ -22,10 +21,12 @@ from werkzeug import Request, Response
 CLI = Path(sys.executable).parent / "news-etl"
 MIN_DELAY_S = 1.0
 # The limiter spaces the moments it grants a start; a request reaches the server a little
-# after its grant, later when its process is descheduled or busy (extraction, imports):
-# up to 0.24 s measured on two cores at load average 6. Two unshared runs would show a
-# gap of at most MIN_DELAY_S / 2 somewhere, so this still tells them apart.
-TOLERANCE_S = 0.25
+# after its grant, later when its process is descheduled (up to 0.37 s seen on two cores
+# under a full test run). One late arrival shortens the gap before it and lengthens the one
+# after, so the check is on the rate: any three consecutive starts span at least
+# 2 * MIN_DELAY_S less the lateness allowed. Two unshared runs interleave, so some three
+# consecutive starts hold two of one run and span about MIN_DELAY_S: still told apart.
+LATENESS_S = 0.6
 PAGES = 5
 VOCAB = sorted({w.strip(".,").lower() for p in STORY for w in p.split()})
 
@@ -107,5 +108,5 @@ def test_two_concurrent_cli_runs_share_the_hosts_politeness(server: HTTPServer,
     a, b = per_run["a"], per_run["b"]
     assert min(a) < max(b) and min(b) < max(a)  # the runs did overlap
     starts = sorted(t for t, _, _ in arrivals)
-    gaps = [round(y - x, 3) for x, y in itertools.pairwise(starts)]
-    assert min(gaps) >= MIN_DELAY_S - TOLERANCE_S, gaps
+    spans = [round(z - x, 3) for x, _, z in zip(starts, starts[1:], starts[2:], strict=False)]
+    assert min(spans) >= 2 * MIN_DELAY_S - LATENESS_S, spans
