@@ -34,7 +34,7 @@ TEST_DURATIONS ?= 15
 help:
 	@echo "make run      set up, then run the news_ingest DAG through Airflow on the embedded SQLite warehouse"
 	@echo "make test     set up, then ruff and the whole test suite (starts PostgreSQL/Redis if down)"
-	@echo "make test-fast  unit and integration tests without Airflow processes (the quick loop)"
+	@echo "make test-fast  unit and integration tests without Airflow, browser or scale tests (the quick loop)"
 	@echo "make airflow  start Airflow locally (airflow standalone) with the UI on http://localhost:8080"
 	@echo "make trigger  trigger news_ingest in that Airflow (CONF='{\"sources\": [\"name\"], \"limit\": 5}')"
 	@echo "make migrate  apply warehouse migrations (NEWS_ETL_WAREHOUSE_URL)"

@@ -14,9 +14,12 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from support.local_site import STORY, feed, page
 from werkzeug import Request, Response
+
+pytestmark = pytest.mark.slow  # two CLI processes, ~13 paced requests each
 
 CLI = Path(sys.executable).parent / "news-etl"
 MIN_DELAY_S = 1.0
