@@ -65,6 +65,10 @@ articles = Table(
     Column("paywall_source", String(32)),
     Column("is_liveblog", Boolean),
     Column("liveblog_source", String(32)),
+    # Migration 0009 (docs/revisits.md): the number of the version this row holds, and
+    # when a revisit found the URL gone (404/410; the text is kept).
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("unpublished_at", DateTime(timezone=True)),
 )
 
 # SQLite only: the FTS5 index over articles.title and .text (migration 0007), kept in step
@@ -230,4 +234,37 @@ fetch_ledger = Table(
     # validators prove nothing: a crash between fetch and load must not turn into a 304.
     Column("body_run_id", String(250)),
     Column("body_settled", Boolean, nullable=False, server_default=false()),
+)
+
+# Revisits (migration 0009, docs/revisits.md, etl.revisit). An article's history, written
+# from its first change on: version 1 (change_kind 'original', copied from articles) and
+# each later version. articles holds the latest one and its number (articles.version).
+article_versions = Table(
+    "article_versions",
+    metadata,
+    Column("article_id", String(32), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("title", Text),
+    Column("text", Text, nullable=False),
+    Column("text_sha256", String(64), nullable=False),
+    # original | headline | correction | body | unpublished | restored
+    Column("change_kind", String(16), nullable=False),
+    Column("chars_added", Integer, nullable=False, server_default="0"),
+    Column("chars_removed", Integer, nullable=False, server_default="0"),
+    Column("run_id", String(250), nullable=False),
+    Index("ix_article_versions_fetched_at", "fetched_at"),
+)
+
+# The revisit schedule: one row per article revisited so far. No row: not revisited yet
+# (due once its first delay has passed); next_revisit_at NULL: its schedule is over.
+article_revisits = Table(
+    "article_revisits",
+    metadata,
+    Column("article_id", String(32), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("next_revisit_at", DateTime(timezone=True)),
+    Column("last_revisit_at", DateTime(timezone=True)),
+    Column("revisits", Integer, nullable=False, server_default="0"),
+    Index("ix_article_revisits_due", "source", "next_revisit_at"),
 )
