@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--extract-timeout", type=positive_float, default=60.0,
                    help="seconds one document may take to extract (default 60)")
     p.add_argument("--run-id", help="run id (default: cli__<timestamp>)")
+    p.add_argument("--due-only", action="store_true",
+                   help="only the sources due by their poll state (docs/polling.md); the "
+                        "others are listed as not_due. Default: every selected source")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     options = settings.run_options(batch_size=args.batch_size, max_items=args.limit,
                                    workers=args.workers, extract_timeout_s=args.extract_timeout)
     names = list(dict.fromkeys(args.source)) if args.source else None  # repeats run once
-    summary = ingest(sources, warehouse, names=names, run_id=args.run_id, options=options)
+    summary = ingest(sources, warehouse, names=names, run_id=args.run_id, options=options,
+                     due_only=args.due_only)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:

@@ -22,7 +22,9 @@ from etl.dedup.canonical import CanonicalTracker
 from etl.pipeline.accounting import CountingSource, OutcomeBuffer
 from etl.pipeline.chain import Built, RunContext, Step, segment
 from etl.pipeline.options import RunOptions, new_run_id
+from etl.pipeline.polls import Clock, due_sources, record_source_poll, utc_now, with_not_due
 from etl.pipeline.reports import RunSummary, SourceReport, finish_source
+from etl.polling import NotDue
 from etl.progress import RunProgress
 from etl.records import Article, Outcome
 from etl.sources import SourceError
@@ -188,12 +190,24 @@ def ingest(
     names: list[str] | None = None,
     run_id: str | None = None,
     options: RunOptions | None = None,
+    due_only: bool = False,
+    clock: Clock = utc_now,
 ) -> RunSummary:
-    """Run every selected source through the whole chain (the CLI's `ingest`)."""
+    """Run every selected source through the whole chain (the CLI's `ingest`), and record
+    each one's poll (etl.polling). `due_only`: only the sources due by their poll state;
+    the others get a `not_due` line in the summary. `clock` gives the poll times."""
     options = options or RunOptions()
     run_id = run_id or new_run_id()
     warehouse.ensure_schema()
+    selected = sources.select(names)
+    skipped: list[NotDue] = []
+    if due_only:
+        due, skipped = due_sources(warehouse, [s.name for s in selected], clock())
+        selected = [s for s in selected if s.name in set(due)]
     canonicals = CanonicalTracker()  # one per run: canonical links shared across sources
-    reports = [ingest_source(s, warehouse, run_id, options, canonicals)
-               for s in sources.select(names)]
-    return RunSummary(run_id, reports)
+    reports = []
+    for source in selected:
+        report = ingest_source(source, warehouse, run_id, options, canonicals)
+        record_source_poll(warehouse, report, clock())
+        reports.append(report)
+    return with_not_due(RunSummary(run_id, reports), skipped)

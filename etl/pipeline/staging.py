@@ -27,6 +27,7 @@ from etl.dedup.canonical import CanonicalTracker
 from etl.pipeline.accounting import JsonlSink, OutcomeBuffer, batched, merge_stats
 from etl.pipeline.chain import CHECKPOINTS, RunContext
 from etl.pipeline.options import RunOptions
+from etl.pipeline.polls import Clock, record_source_poll, utc_now
 from etl.pipeline.reports import RunSummary, SourceReport, finish_source
 from etl.pipeline.runner import Runner, begin_source
 from etl.progress import progress
@@ -212,8 +213,10 @@ def _validated(path: Path, sink: OutcomeBuffer, stats: list[dict[str, Any]],
 
 
 def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse,
-               batch_size: int = 200, options: RunOptions | None = None) -> RunSummary:
-    """Dedup and load every source's validated chunks and record each source's run.
+               batch_size: int = 200, options: RunOptions | None = None,
+               clock: Clock = utc_now) -> RunSummary:
+    """Dedup and load every source's validated chunks and record each source's run and
+    poll (etl.polling; `clock` gives the poll times).
 
     Items of chunks whose extract or validate task failed are recorded as failed, so the
     run's counts still add up."""
@@ -247,4 +250,5 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
                               stage_stats=[*merge_stats(stats), *runner.stage_stats()])
         reports.append(finish_source(warehouse, run_id, started, report, results, results,
                                      options.data_docs_dir))
+        record_source_poll(warehouse, report, clock())
     return RunSummary(run_id, reports)

@@ -268,3 +268,22 @@ article_revisits = Table(
     Column("revisits", Integer, nullable=False, server_default="0"),
     Index("ix_article_revisits_due", "source", "next_revisit_at"),
 )
+
+# Adaptive polling (etl.polling, migration 0010, docs/polling.md): one row per source polled,
+# what the rule decided after its last poll. The view source_poll_health reads it.
+source_poll_state = Table(
+    "source_poll_state",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),  # active | suspended
+    Column("next_due_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("interval_s", Integer, nullable=False),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("last_failure_kind", String(8)),  # hard | soft; NULL after a success
+    Column("last_error", Text),
+    Column("items_per_day", Float),  # new items per day, exponentially weighted
+    Column("last_new_items", Integer),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_polled_at", DateTime(timezone=True)),
+    Column("suspended_at", DateTime(timezone=True)),
+)

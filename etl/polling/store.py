@@ -1,0 +1,138 @@
+"""Poll state in the warehouse (source_poll_state): read it, pick the due sources, and
+record each poll's result as etl.polling.rule decides, announcing suspensions at ERROR."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from etl.polling.failures import failure_kind
+from etl.polling.rule import (
+    DEFAULT_POLICY,
+    FailureKind,
+    PollPolicy,
+    PollResult,
+    PollState,
+    PollStatus,
+    Transition,
+    after_poll,
+    is_due,
+    new_state,
+)
+from etl.records import Outcome, to_utc
+from etl.warehouse import Warehouse
+from etl.warehouse.load import _insert
+from etl.warehouse.schema import source_poll_state
+
+log = logging.getLogger(__name__)
+
+# Outcomes of items a poll saw for the first time: stored, a copy of a stored article, or
+# turned down by validation. not_modified items were seen before; failed ones may be
+# retried and seen again.
+NEW_OUTCOMES = (Outcome.LOADED, Outcome.DUPLICATE, Outcome.REJECTED)
+WHOLE_SOURCE_FAILURE = "source_failed"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return to_utc(value) if value is not None else None
+
+
+def _from_row(row: Any) -> PollState:
+    return PollState(
+        source=row.source, status=PollStatus(row.state), next_due_at=to_utc(row.next_due_at),
+        interval=timedelta(seconds=row.interval_s),
+        consecutive_failures=row.consecutive_failures,
+        last_failure_kind=FailureKind(row.last_failure_kind) if row.last_failure_kind else None,
+        last_error=row.last_error, items_per_day=row.items_per_day,
+        last_new_items=row.last_new_items, last_success_at=_aware(row.last_success_at),
+        last_polled_at=_aware(row.last_polled_at), suspended_at=_aware(row.suspended_at))
+
+
+def _to_row(state: PollState) -> dict[str, Any]:
+    return {
+        "source": state.source, "state": state.status.value,
+        "next_due_at": to_utc(state.next_due_at),
+        "interval_s": round(state.interval.total_seconds()),
+        "consecutive_failures": state.consecutive_failures,
+        "last_failure_kind": state.last_failure_kind.value if state.last_failure_kind else None,
+        "last_error": state.last_error, "items_per_day": state.items_per_day,
+        "last_new_items": state.last_new_items,
+        "last_success_at": _aware(state.last_success_at),
+        "last_polled_at": _aware(state.last_polled_at),
+        "suspended_at": _aware(state.suspended_at),
+    }
+
+
+def read_states(conn: Connection, names: Iterable[str] | None = None) -> dict[str, PollState]:
+    """The poll state of every source (or of `names`) that has one."""
+    query = select(source_poll_state)
+    if names is not None:
+        query = query.where(source_poll_state.c.source.in_(list(names)))
+    return {row.source: _from_row(row) for row in conn.execute(query)}
+
+
+def write_state(conn: Connection, state: PollState) -> None:
+    row = _to_row(state)
+    stmt = _insert(conn, source_poll_state).values(row)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["source"], set_={k: v for k, v in row.items() if k != "source"}))
+
+
+@dataclass(frozen=True)
+class NotDue:
+    """A source a due-only run left out, and when it is due."""
+
+    source: str
+    next_due_at: datetime
+    status: PollStatus
+
+    @property
+    def reason(self) -> str:
+        what = "next probe" if self.status == PollStatus.SUSPENDED else "next due"
+        return f"{what} at {self.next_due_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def split_due(warehouse: Warehouse, names: list[str], now: datetime
+              ) -> tuple[list[str], list[NotDue]]:
+    """`names` (in order) split into those due at `now` and those not due yet."""
+    with warehouse.engine.connect() as conn:
+        states = read_states(conn, names)
+    due = [n for n in names if is_due(states.get(n), now)]
+    later = [NotDue(n, states[n].next_due_at, states[n].status)
+             for n in names if not is_due(states.get(n), now)]
+    return due, later
+
+
+def poll_result(status: str, error: str | None, outcomes: dict[Outcome, int]) -> PollResult:
+    """What a source's run says about its poll: a whole-source failure (its kind read from
+    the error), or how many new items it found."""
+    new_items = sum(outcomes.get(o, 0) for o in NEW_OUTCOMES)
+    if status == WHOLE_SOURCE_FAILURE:
+        return PollResult(new_items, error, failure_kind(error))
+    return PollResult(new_items)
+
+
+def record_poll(warehouse: Warehouse, source: str, result: PollResult, now: datetime,
+                policy: PollPolicy = DEFAULT_POLICY) -> PollState:
+    """Apply one poll's result to the source's state and store it (one transaction).
+    A suspension is logged at ERROR (the alarm; source_poll_health shows it too)."""
+    with warehouse.begin(write_lock=True) as conn:
+        previous = read_states(conn, [source]).get(source) or new_state(source, now, policy)
+        state, transition = after_poll(previous, result, now, policy)
+        write_state(conn, state)
+    if transition == Transition.SUSPENDED:
+        log.error("source %s suspended after %d consecutive failures (last, %s: %s); "
+                  "probed every %s until it answers", source, state.consecutive_failures,
+                  state.last_failure_kind, state.last_error, policy.probe_every)
+    elif transition == Transition.RESUMED:
+        log.warning("source %s resumed: a probe succeeded after %d failed polls (suspended "
+                    "since %s)", source, previous.consecutive_failures, previous.suspended_at)
+    elif result.failed:
+        log.warning("source %s: %s failure %d in a row; next try at %s", source,
+                    state.last_failure_kind, state.consecutive_failures, state.next_due_at)
+    return state
