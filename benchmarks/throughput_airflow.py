@@ -4,6 +4,7 @@ one-document source."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +20,9 @@ def airflow_env(home: Path, sources: Path, warehouse: str) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "PYTHONPATH": str(REPO / "plugins"),
+        # This checkout's etl before the installed one: a benchmark run from another
+        # worktree measures that worktree's code.
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")]),
         "NEWS_ETL_SOURCES_FILE": str(sources),
         "NEWS_ETL_WAREHOUSE_URL": warehouse,
     })
