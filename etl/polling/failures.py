@@ -21,7 +21,7 @@ import re
 from etl.polling.rule import FailureKind
 
 # "source 'x': cannot fetch https://…: http_404 (…)" (etl.sources._web, etl.sources.warc)
-_FETCH_REASON = re.compile(r"cannot fetch \S+: ([a-z_]+(?:_\d{3})?)")
+_FETCH_REASON = re.compile(r"cannot fetch \S+: (\w+)")
 HARD_REASONS = frozenset({"dns", "bad_url", "blocked_address", "redirect_loop",
                           "robots_disallowed", "not_html"})
 SOFT_HTTP = frozenset({408, 429})
