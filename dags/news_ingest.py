@@ -62,6 +62,10 @@ def _planned(sources: list[str] | None) -> list[str]:
         "only_interval": Param(False, type="boolean",
                                description="Take only feed/sitemap items dated inside the "
                                            "run's data interval (backfills always do)."),
+        "due_only": Param(None, type=["null", "boolean"],
+                          description="Read only the sources due by their poll state "
+                                      "(docs/polling.md). Empty: scheduled runs do, manual "
+                                      "runs force the sources they select."),
     },
     doc_md=__doc__,
 )
@@ -90,16 +94,31 @@ def news_ingest():
 
     @task
     def plan_sources(params: dict | None = None) -> list[str]:
-        """Which sources this run reads (each once, in the order asked)."""
+        """Which sources this run reads (each once, in the order asked): on a scheduled
+        run only those due by their poll state; the others go to XCom `not_due`, and the
+        load task lists them in the run's summary."""
         from airflow.sdk.exceptions import AirflowFailException
+        from news_settings import settings
+        from warehouse_hook import WarehouseHook
 
         from etl.config import ConfigError
+        from etl.pipeline.polls import due_only_for, not_due_to_json, plan_sources, utc_now
 
-        names = list(dict.fromkeys((params or {}).get("sources") or []))
+        params = params or {}
+        context = get_current_context()
+        names = list(dict.fromkeys(params.get("sources") or []))
+        due_only = due_only_for(getattr(context.get("dag_run"), "run_type", None),
+                                params.get("due_only"))
+        warehouse = WarehouseHook().get_warehouse(settings()) if due_only else None
         try:
-            return [s.name for s in _sources().select(names)]
+            due, not_due = plan_sources(_sources(), names, warehouse, due_only=due_only,
+                                        now=utc_now())
         except ConfigError as exc:  # sources.yml changed since check_params
             raise AirflowFailException(f"bad run configuration: {exc}") from None
+        for skip in not_due:
+            print(f"{skip.source}: not due ({skip.reason})")
+        context["ti"].xcom_push(key="not_due", value=not_due_to_json(not_due))
+        return due
 
     @task(map_index_template="{{ source_name }}")
     def discover(source_name: str, params: dict | None = None) -> int:
@@ -157,16 +176,20 @@ def news_ingest():
     @task(trigger_rule="all_done")
     def load(sources: list[str]) -> dict:
         """Dedup and load every source's chunks in one serial step (the dedup decisions
-        need one writer); records failed sources and chunks too, so the counts add up."""
+        need one writer); records failed sources and chunks too, so the counts add up, and
+        each source's poll (etl.polling)."""
         from news_settings import run_options, settings, staging_root
         from warehouse_hook import WarehouseHook
 
         from etl.pipeline import stage_load
+        from etl.pipeline.polls import not_due_from_json, with_not_due
 
-        summary = stage_load(get_current_context()["run_id"], staging_root(),
+        context = get_current_context()
+        summary = stage_load(context["run_id"], staging_root(),
                              _planned(sources), WarehouseHook().get_warehouse(settings()),
                              options=run_options())
-        return summary.as_dict()
+        skipped = context["ti"].xcom_pull(task_ids="plan_sources", key="not_due")
+        return with_not_due(summary, not_due_from_json(skipped)).as_dict()
 
     @task(outlets=[ARTICLES])
     def publish(summary: dict) -> dict:

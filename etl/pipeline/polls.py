@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from etl.config import SourcesFile
 from etl.pipeline.reports import RunSummary, SourceReport
 from etl.polling import NotDue, PollPolicy, poll_result, record_poll, split_due
 from etl.polling.rule import DEFAULT_POLICY, PollStatus
@@ -32,6 +33,26 @@ def due_sources(warehouse: Warehouse, names: list[str], now: datetime
     """`names` split into the sources due at `now` and those not due (with when)."""
     warehouse.ensure_schema()
     return split_due(warehouse, names, now)
+
+
+def due_only_for(run_type: str | None, requested: bool | None) -> bool:
+    """Whether a DAG run polls only the due sources: as `requested` (the `due_only` param)
+    when given, else a scheduled run does and any other (manual, backfill, asset) forces
+    the sources it selects."""
+    return requested if requested is not None else run_type == "scheduled"
+
+
+def plan_sources(sources: SourcesFile, names: list[str] | None,
+                 warehouse: Warehouse | None, *, due_only: bool, now: datetime
+                 ) -> tuple[list[str], list[NotDue]]:
+    """The sources a run reads (each once, in the order asked) and, when `due_only`, those
+    it leaves out as not due at `now` (by the poll state in `warehouse`)."""
+    selected = [s.name for s in sources.select(names)]
+    if not due_only:
+        return selected, []
+    if warehouse is None:
+        raise ValueError("a due-only plan reads the poll state: give the warehouse")
+    return due_sources(warehouse, selected, now)
 
 
 def not_due_report(skip: NotDue) -> SourceReport:
