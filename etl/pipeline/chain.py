@@ -12,7 +12,10 @@ later resume: the Airflow tasks stop at one and hand the items over in a JSONL f
 - the Airflow DAG: discover → [discovered], fetch → [extracted] per chunk,
   validate → [validated] per chunk, then load over every chunk;
 - re-extraction: extract → load, with the raw-page archive as the source;
-- re-validation: validate → load, with the quarantine (unresolved rejects) as the source.
+- re-validation: validate → load, with the quarantine (unresolved rejects) as the source;
+- revisits (etl.revisit): fetch → load, with the stored articles due for a revisit as the
+  source; detect_changes runs only there (it keeps what is unchanged out of validation and
+  load), fetch keeps pages found gone for the load, and load writes versions.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class RunContext:
     source: SourceConfig | None = None  # needed by discover, fetch and extract
     canonicals: CanonicalTracker | None = None  # one per run, shared by its sources
     replace_existing: bool = False  # re-extraction: stored articles are updated in place
+    # A revisit run's state (etl.revisit.state.RevisitState): what is stored, what changed.
+    revisions: Any = None
     # Validation's word minimum: per source, else the default.
     min_words: dict[str, int] = field(default_factory=dict)
     default_min_words: int = DEFAULT_MIN_WORDS
@@ -118,10 +123,15 @@ def _fetch(ctx: RunContext) -> Built | None:
     from etl.fetch.ledger import FetchLedger
     from etl.fetch.stage import FetchStage
 
+    revisions = ctx.revisions
+    ledger = None
+    if ctx.warehouse is not None:
+        ledger = (revisions.fetch_ledger(ctx.warehouse, source.name, ctx.run_id)
+                  if revisions is not None
+                  else FetchLedger(ctx.warehouse, source.name, run_id=ctx.run_id))
     fetch = FetchStage(
-        ctx.sink, ctx.fetcher(),
-        ledger=(FetchLedger(ctx.warehouse, source.name, run_id=ctx.run_id)
-                if ctx.warehouse is not None else None),
+        revisions.fetch_sink(ctx.sink) if revisions is not None else ctx.sink, ctx.fetcher(),
+        ledger=ledger,
         archive=(WarcArchive(ctx.run_id or "run", source.name, root=ctx.options.archive_root)
                  if ctx.options.archive else None),
         refresh=source.refresh,
@@ -139,6 +149,15 @@ def _extract(ctx: RunContext) -> Built:
     return Built("extract", extract, [extract.stats], extract)
 
 
+def _detect_changes(ctx: RunContext) -> Built | None:
+    """Revisits only: unchanged pages end here (not_modified); changed ones go on with
+    their change kind noted (etl.revisit)."""
+    if ctx.revisions is None:
+        return None
+    detect = ctx.revisions.detect_stage(ctx.sink)
+    return Built("detect_changes", detect, [detect.stats], detect)
+
+
 def _validate(ctx: RunContext) -> Built:
     validate = ValidateStage(ctx.sink, ctx.min_words, batch_size=ctx.options.batch_size,
                              default_min_words=ctx.default_min_words)
@@ -150,7 +169,8 @@ def _load(ctx: RunContext) -> Built:
         raise ValueError("the load step needs a warehouse and an OutcomeBuffer sink")
     loader = BatchLoader(ctx.warehouse, ctx.run_id, ctx.sink,
                          ctx.options.near_dup_threshold, replace_existing=ctx.replace_existing,
-                         canonicals=ctx.canonicals, batch_size=ctx.options.batch_size)
+                         canonicals=ctx.canonicals, batch_size=ctx.options.batch_size,
+                         versions=ctx.revisions)
     return Built("load", loader, loader.stats, loader)
 
 
@@ -178,6 +198,7 @@ CHAIN: tuple[Step | Checkpoint, ...] = (
     Step("fetch", _fetch),
     Step("extract", _extract),
     Checkpoint("extracted", "extracted.jsonl"),
+    Step("detect_changes", _detect_changes),
     Step("validate", _validate),
     Checkpoint("validated", "validated.jsonl"),
     Step("load", _load),

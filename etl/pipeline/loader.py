@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from sqlalchemy import Connection
 
 from etl.dedup.canonical import CanonicalTracker
 from etl.dedup.exact import ExactDedupStage
@@ -26,6 +30,17 @@ from etl.warehouse.load import (
     write_batch,
 )
 
+
+class VersionWriter(Protocol):
+    """A revisit's version history (etl.revisit.state.RevisitState), written by the loader
+    in its transactions: the stored articles a batch replaces get their next version
+    before their row is overwritten, and the pages found gone get theirs at the end."""
+
+    def write_versions(self, conn: Connection, kept: list[Article], run_id: str) -> None: ...
+
+    def write_gone(self, conn: Connection, run_id: str, sink: OutcomeBuffer) -> int: ...
+
+
 # Serialises loaders on PostgreSQL (pg_advisory_xact_lock): dedup decisions need one writer.
 LOAD_LOCK_KEY = 7263542
 
@@ -35,8 +50,10 @@ class BatchLoader:
 
     def __init__(self, warehouse: Warehouse, run_id: str, sink: OutcomeBuffer,
                  near_dup_threshold: float | None = None, replace_existing: bool = False,
-                 canonicals: CanonicalTracker | None = None, batch_size: int = 200) -> None:
+                 canonicals: CanonicalTracker | None = None, batch_size: int = 200,
+                 versions: VersionWriter | None = None) -> None:
         self.warehouse = warehouse
+        self.versions = versions  # revisits: each replaced article gets a new version
         self.run_id = run_id
         self.sink = sink
         self.batch_size = batch_size
@@ -61,12 +78,20 @@ class BatchLoader:
         """The chain's last step: load the stream in batches; forwards nothing."""
         for batch in batched(items, self.batch_size):
             self.load(batch)
+        if self.versions is not None:
+            with self._transaction() as conn:
+                self.loaded += self.versions.write_gone(conn, self.run_id, self.sink)
         yield from ()
 
-    def load(self, batch: list[Article]) -> None:
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         with self.warehouse.begin(write_lock=True) as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOAD_LOCK_KEY})")
+            yield conn
+
+    def load(self, batch: list[Article]) -> None:
+        with self._transaction() as conn:
             index = NearIndex(conn, self.settings)
             # Keep-rule order (earliest published, then URL): a batch yields the same
             # warehouse whatever its arrival order.
@@ -74,6 +99,8 @@ class BatchLoader:
             near = self.near.check(exact.kept, index, replacing=exact.replacing)
             drops = self.sink.take()
             self.near.redirect(drops, near)
+            if self.versions is not None:  # reads the current rows: before they change
+                self.versions.write_versions(conn, near.kept, self.run_id)
             if self.replace_existing:
                 update_articles(conn, near.kept)
             write_batch(conn, near.kept, drops, self.run_id, self.occurrences)

@@ -221,7 +221,8 @@ def test_segments_of_the_chain() -> None:
     assert [s.name for s in segment()] == list(STEP_NAMES)
     assert [s.name for s in segment("discover", "discovered")] == ["discover"]
     assert [s.name for s in segment("discovered", "extracted")] == ["fetch", "extract"]
-    assert [s.name for s in segment("extract")] == ["extract", "validate", "load"]
+    assert [s.name for s in segment("extract")] == ["extract", "detect_changes", "validate",
+                                                    "load"]
     assert [s.name for s in segment("validated")] == ["load"]
     for start, stop in (("load", "validated"), ("nowhere", None), ("discover", "load")):
         with pytest.raises(ValueError):
