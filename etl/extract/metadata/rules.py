@@ -37,6 +37,10 @@ _RULES = (
     Rule("title.drop_tail", "title", "drop a short trailing segment other sources omit"),
     Rule("title.drop_kicker", "title", "drop a kicker that another source replaces"),
     Rule("title.mojibake", "title", "repair UTF-8 read as cp1252 in candidates"),
+    # Last of the title rules, so selection weighs it first, against all the others on.
+    Rule("title.agree", "title",
+         "choose by agreement between all the page's candidates (title_chooser); the "
+         "title rules above then do nothing"),
     # date: statements of publication in priority order
     Rule("date.jsonld", "date", "JSON-LD datePublished of the article"),
     Rule("date.og", "date", "article:published_time and vendor-prefixed variants"),

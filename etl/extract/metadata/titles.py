@@ -1,5 +1,7 @@
 """The title: the headline the page states, without the site's name or a section tail.
 
+Under the rule `title.agree` the title is chosen by agreement between the page's
+candidates (etl.extract.metadata.title_chooser). Without it, the fixed priority below:
 og:title leads, then the JSON-LD headline, twitter:title, the first <h1>, <title> and last
 trafilatura's; site-name affixes ("Headline | Example News") are removed, and a tail or a
 kicker that the other sources do not confirm is dropped.
@@ -95,7 +97,7 @@ def strip_site_affixes(title: str, names: set[str], fuzzy: bool = True,
                        dates: bool = True) -> str:
     """Remove leading/trailing separator-delimited segments that name the site (or a date)."""
     title = clean_text(title)
-    parts = _split_keep(title)
+    parts = split_segments(title)
     if len(parts) < 3:  # no separator at all
         return title
     changed = True
@@ -111,7 +113,7 @@ def strip_site_affixes(title: str, names: set[str], fuzzy: bool = True,
     return result or title
 
 
-def _split_keep(title: str) -> list[str]:
+def split_segments(title: str) -> list[str]:
     """Split into [segment, separator, segment, ...] so the kept part is reassembled verbatim."""
     out: list[str] = []
     pos = 0
@@ -200,8 +202,15 @@ def choose_title(
     facts: PageFacts, url: str | None, extracted: dict[str, Any],
     rules: frozenset[str] = DEFAULT_RULES, names: set[str] | None = None,
 ) -> tuple[str | None, str]:
-    """The first candidate in priority order, trimmed where the other sources disagree.
+    """(title, source). Under `title.agree` the candidate most of the page's places back
+    (etl.extract.metadata.title_chooser), and the other title rules do nothing; otherwise
+    the first candidate in priority order, trimmed where the other sources disagree.
     `names`: the site's names (`site_names`), when the caller has them already."""
+    if "title.agree" in rules:
+        from etl.extract.metadata.title_chooser import choose_by_agreement
+
+        names = site_names(facts, url, extracted) if names is None else names
+        return choose_by_agreement(facts, extracted, names)
     cands = title_candidates(facts, url, extracted, rules, names)
     if not cands:
         return None, "none"

@@ -60,6 +60,12 @@ CASES = {
                          "title", "Quiet harbour", "Quiet harbour | Example News"),
     "title.date_segment": (_page("<title>Quiet harbour - 02.04.2024</title>"),
                            "title", "Quiet harbour", "Quiet harbour - 02.04.2024"),
+    # og:title is the odd one out: the fixed priority takes it, agreement does not
+    "title.agree": (_page('<meta property="og:title" content="Harbour news">'
+                          '<meta name="twitter:title" content="Quiet harbour reopens">'
+                          "<title>Quiet harbour reopens | Example News</title>",
+                          "<h1>Quiet harbour reopens</h1>"),
+                    "title", "Quiet harbour reopens", "Harbour news"),
     "date.jsonld": (_page('<meta property="article:published_time" content="2024-04-01">',
                           jsonld=ARTICLE),
                     "published_at", datetime.fromisoformat("2024-04-03T08:00:00+02:00"),
@@ -81,11 +87,27 @@ CASES = {
 }
 
 
+def _every_rule_for(rule: str) -> frozenset[str]:
+    """Every rule on; for the fixed-priority title rules, every rule but `title.agree`,
+    which replaces them."""
+    if rule.startswith("title.") and rule != "title.agree":
+        return registry.ALL_RULES - {"title.agree"}
+    return registry.ALL_RULES
+
+
 @pytest.mark.parametrize("rule", sorted(CASES))
 def test_switching_a_rule_off_changes_its_decision(rule: str):
     html, field, with_rule, without_rule, *url = CASES[rule]
-    assert getattr(_refine(html, registry.ALL_RULES, *url), field) == with_rule
-    assert getattr(_refine(html, registry.ALL_RULES - {rule}, *url), field) == without_rule
+    rules = _every_rule_for(rule)
+    assert getattr(_refine(html, rules, *url), field) == with_rule
+    assert getattr(_refine(html, rules - {rule}, *url), field) == without_rule
+
+
+def test_under_title_agree_the_other_title_rules_do_nothing():
+    html = CASES["title.agree"][0]
+    legacy = {r for r in registry.rules_of("title") if r != "title.agree"}
+    assert _refine(html, registry.ALL_RULES).title == _refine(
+        html, registry.ALL_RULES - legacy).title == "Quiet harbour reopens"
 
 
 def test_url_date_comes_before_a_dateline_and_both_can_be_off():
