@@ -30,6 +30,7 @@ from etl.warehouse.load import _insert
 from etl.warehouse.schema import source_poll_state
 
 log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
 
 # Outcomes of items a poll saw for the first time: stored, a copy of a stored article, or
 # turned down by validation. not_modified items were seen before; failed ones may be
@@ -127,8 +128,8 @@ def record_poll(warehouse: Warehouse, source: str, result: PollResult, now: date
         write_state(conn, state)
     if transition == Transition.SUSPENDED:
         log.error("source %s suspended after %d consecutive failures (last, %s: %s); "
-                  "probed every %s until it answers", source, state.consecutive_failures,
-                  state.last_failure_kind, state.last_error, policy.probe_every)
+                  "probed every %g h until it answers", source, state.consecutive_failures,
+                  state.last_failure_kind, state.last_error, policy.probe_every / HOUR)
     elif transition == Transition.RESUMED:
         log.warning("source %s resumed: a probe succeeded after %d failed polls (suspended "
                     "since %s)", source, previous.consecutive_failures, previous.suspended_at)
