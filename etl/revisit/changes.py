@@ -56,19 +56,23 @@ def char_delta(old: str, new: str) -> tuple[int, int]:
     return added, removed
 
 
+def same_title(old: str | None, new: str | None) -> bool:
+    return normalise_for_hash(old or "") == normalise_for_hash(new or "")
+
+
 def compare(old_title: str | None, old_text: str, new_title: str | None, new_text: str,
             *, was_unpublished: bool = False) -> Change | None:
     """The change from the stored version to the revisited one; None when it is the same."""
-    same_title = normalise_for_hash(old_title or "") == normalise_for_hash(new_title or "")
+    title_kept = same_title(old_title, new_title)
     same_text = normalise_for_hash(old_text) == normalise_for_hash(new_text)
-    if same_title and same_text and not was_unpublished:
+    if title_kept and same_text and not was_unpublished:
         return None
     added, removed = char_delta(f"{old_title or ''}\n{old_text}", f"{new_title or ''}\n{new_text}")
     if was_unpublished:
         kind = "restored"
     elif not same_text and any(is_notice(p) for p in added_paragraphs(old_text, new_text)):
         kind = "correction"
-    elif not same_title:
+    elif not title_kept:
         kind = "headline"
     else:
         kind = "body"

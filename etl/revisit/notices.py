@@ -73,7 +73,10 @@ def _label_pattern() -> re.Pattern[str]:
     alternatives = "|".join(re.escape(label).replace("'", "['’]") for label in labels)
     # Optional leading markup left by extraction (*, [, «, -), the label, then within a
     # few words (a date, a time in brackets) a colon or a dash.
-    return re.compile(rf"^[\W_]{{0,3}}(?:{alternatives})\b[^.:\n]{{0,40}}?\s*[:–—-]",
+    # A full stop ends the search (a sentence that merely starts with the word), except
+    # inside a number: "Update, 15.30:".
+    between = r"(?:[^.:\n]|(?<=\d)\.(?=\d)){0,40}?"
+    return re.compile(rf"^[\W_]{{0,3}}(?:{alternatives})\b{between}\s*[:–—-]",
                       re.IGNORECASE)
 
 

@@ -26,7 +26,7 @@ from etl.config import SourceConfig
 from etl.fetch.ledger import FetchLedger
 from etl.pipeline.accounting import OutcomeBuffer, Sink
 from etl.records import Article, Dropped, Outcome, Stage
-from etl.revisit.changes import Change, compare
+from etl.revisit.changes import Change, compare, same_title
 from etl.revisit.schedule import next_revisit
 from etl.revisit.store import (
     StoredArticle,
@@ -100,7 +100,7 @@ class DetectChanges(Stage):
             stored = self.state.stored[article.url]
             was_unpublished = stored.unpublished_at is not None
             if (article.text_sha256 == stored.text_sha256 and not was_unpublished
-                    and compare(stored.title, "", article.title, "") is None):
+                    and same_title(stored.title, article.title)):
                 self.drop(article, Outcome.NOT_MODIFIED, "unchanged_text")
                 continue
             change = compare(stored.title, stored_text(self.state.warehouse, stored.article_id),
