@@ -70,3 +70,16 @@ def test_parsing_does_not_import_heavy_libraries() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_news_revisit_is_hourly_and_batched(dagbag) -> None:
+    dag = dagbag.dags["news_revisit"]
+    assert dag.catchup is False and dag.max_active_runs == 1
+    timetable = dag.timetable
+    expression = getattr(timetable, "expression", None) or getattr(timetable, "_expression", "")
+    assert expression in ("@hourly", "0 * * * *"), expression
+    assert set(dag.params.keys()) == {"sources", "all"}
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert set(tasks) == {"plan_batches", "revisit_batch", "check_sources"}
+    assert tasks["revisit_batch"].upstream_task_ids == {"plan_batches"}
+    assert [t.task_id for t in dag.leaves] == ["check_sources"]
