@@ -3,6 +3,7 @@ expected versions and change kinds, on SQLite and PostgreSQL, with the accountin
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from etl.warehouse.search import search
 
 from .site import serve_edited_site, sources_yml
 
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "revisits.md"
 SLUGS = ["bridge", "orchard", "budget", "festival", "weather", "tram", "market"]
 
 
@@ -130,5 +132,16 @@ def test_revisits_store_each_kind_of_change(migrated_warehouse_url, tmp_path: Pa
     current = Article(url=site.url("orchard"), source="town", text=stored["orchard"].text)
     entry = index_entry(current)
     assert entry is not None and bytes(signature) == entry.signature.tobytes()
+    # The documented query "headlines changed in the last 24 hours" finds the rewrite.
+    with engine.connect() as conn:
+        recent = conn.exec_driver_sql(headline_query(engine.dialect.name)).all()
+    assert [(r.url.rsplit("/", 1)[-1], r.new_title) for r in recent] == [
+        ("bridge", "Old river bridge closure delayed until summer")]
     engine.dispose()
     capsys.readouterr()
+
+
+def headline_query(dialect: str) -> str:
+    mark = {"postgresql": "-- PostgreSQL", "sqlite": "-- SQLite"}[dialect]
+    blocks = re.findall(r"^```sql\n(.*?)^```", DOCS.read_text(), re.MULTILINE | re.DOTALL)
+    return next(b for b in blocks if b.startswith(mark) and "24 hours" in b)
