@@ -17,8 +17,9 @@ trafilatura-eval (990 pages, text snippets, title/author/date for most), htmldat
               URL; the folds hold a share of every set); for each fold the rules are chosen
               on the other folds only (metadata_select.select_rules: a rule stays if it
               helps at least --min-support more training publishers than it hurts and
-              hurts no set by that many) and the held-out fold is scored with them; the
-              figure pools the held-out folds
+              hurts no set by that many; a whole chooser, `title.agree`, is weighed
+              against the rules kept without it) and the held-out fold is scored with
+              them; the figure pools the held-out folds
 
 Text is trafilatura's with our options: no rule touches it, so its out-of-fold figure is its
 in-sample one. With --via-cli the news-metadata pages also go through `news-etl ingest`.
@@ -44,6 +45,7 @@ for path in (REPO, Path(__file__).resolve().parent):  # runnable as a plain scri
 from metadata_cli import extract_via_cli  # noqa: E402
 from metadata_select import Scorer, assign_folds, extract_all, select_rules  # noqa: E402
 from metadata_sets import FIELDS, SETS, Page, labelled, load_set, mean_field  # noqa: E402
+from metadata_titles import title_table  # noqa: E402
 
 TARGETS = {"text": 0.95, "title": 0.85, "date": 0.98, "author": 0.90}
 RULE_FIELDS = ("title", "date", "author")
@@ -114,6 +116,11 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     effects = _rule_effects(scorer, by_set, DEFAULT_RULES, ALL_RULES)
     report = _report(args, pages, results, folds_table, survived, effects, RULES,
                      DEFAULT_RULES, t_extract)
+    if any(p.title is not None for p in pages.values()):
+        report += "\n".join(["", "Title: the chooser by agreement against the fixed-priority "
+                             "rules (benchmarks/metadata_titles.py):", "",
+                             *title_table(scorer, pages, ex, fold_of, chosen, args.folds,
+                                          args.min_support)]) + "\n"
     cli = None
     if args.via_cli and "news-metadata" in by_set:
         cli = extract_via_cli([pages[k] for k in by_set["news-metadata"]])
@@ -196,8 +203,9 @@ def _report(args, pages, results, folds_table, survived, effects, rules_by_name,
         "elimination on the other folds (a rule stays only if it helps at least "
         f"{args.min_support} more training publishers than it hurts, summed over the sets, "
         f"and in no set hurts {args.min_support} or more beyond those it helps; rules are "
-        "tried from the lowest priority up), and the held-out fold is scored with "
-        "them. In-sample: "
+        "tried from the lowest priority up; the title chooser `title.agree`, which replaces "
+        "the other title rules, is weighed last against the title rules kept without it), "
+        "and the held-out fold is scored with them. In-sample: "
         "the production rule set (DEFAULT_RULES) scored on every page. All rules: every rule "
         "on (the set before selection). Text is not touched by any rule.",
         "",

@@ -7,7 +7,8 @@ so a rule set is scored without re-parsing.
 
 Selection (`select_rules`): greedy backward elimination per field, counted in publishers:
 a rule stays only if, with the other rules still on, it helps at least two more training
-publishers than it hurts, and hurts two or more beyond those it helps in no labelled set.
+publishers than it hurts, and hurts two or more beyond those it helps in no labelled set;
+a whole chooser (`REPLACING`) is then weighed the same way against the rules that stayed.
 Folds (`assign_folds`) hold whole publishers and a share of every set.
 """
 
@@ -216,6 +217,12 @@ def support(scorer: Scorer, keys: list[str], field: str, rules: frozenset[str], 
     return out
 
 
+# Rules that, when on, replace the field's other rules (a whole chooser): weighed against
+# the selection of the others, not against all of them on, so a chooser is compared with
+# what the folds would otherwise keep, rather than with every single-page rule at once.
+REPLACING = frozenset({"title.agree"})
+
+
 def select_rules(scorer: Scorer, keys: list[str], field: str, start: frozenset[str],
                  min_support: int = 2, log: Callable[[str], None] | None = None
                  ) -> frozenset[str]:
@@ -227,23 +234,36 @@ def select_rules(scorer: Scorer, keys: list[str], field: str, start: frozenset[s
     the training score goes, one that fixes a single publisher's pages goes, and one that
     helps one set at another's expense goes. Rules are tried from the last in priority
     order to the first (so of two sources that state the same value the earlier one is
-    kept), in passes until no rule goes.
+    kept), in passes until no rule goes. A rule in `REPLACING` is then weighed, by the same
+    test, against the rules that stayed.
     """
     current = frozenset(r for r in start if r in scorer.field_rules[field])
+    replacing = current & REPLACING
+    current -= replacing
     changed = True
     while changed:
         changed = False
         for rule in reversed(scorer.field_rules[field]):
             if rule not in current:
                 continue
-            per_set = support(scorer, keys, field, current, rule)
-            net = sum(helped - hurt for helped, hurt in per_set.values())
-            if net < min_support or any(hurt - helped >= min_support
-                                        for helped, hurt in per_set.values()):
+            if not _stays(scorer, keys, field, current, rule, min_support, log):
                 current, changed = current - {rule}, True
-                if log:
-                    log(f"  {field}: drop {rule} ({per_set})")
+    for rule in sorted(replacing):
+        if _stays(scorer, keys, field, current | {rule}, rule, min_support, log):
+            current |= {rule}
     return current
+
+
+def _stays(scorer: Scorer, keys: list[str], field: str, rules: frozenset[str], rule: str,
+           min_support: int, log: Callable[[str], None] | None) -> bool:
+    per_set = support(scorer, keys, field, rules, rule)
+    net = sum(helped - hurt for helped, hurt in per_set.values())
+    if net < min_support or any(hurt - helped >= min_support
+                                for helped, hurt in per_set.values()):
+        if log:
+            log(f"  {field}: drop {rule} ({per_set})")
+        return False
+    return True
 
 
 def assign_folds(pages: dict[str, Page], k: int) -> dict[str, int]:

@@ -107,5 +107,5 @@ def test_title_sources_are_aggregated_on_both(seeded) -> None:
     rows = _run(engine, _for(dialect, "AS title_from"))
     by_language = {r[0]: r for r in rows}
     assert set(by_language) == {"fr", "de", "en", "es"}
-    # "trafilatura": the <h1> title rule is off in production (etl/extract/metadata/rules.py)
-    assert {s.strip() for s in by_language["fr"][-1].split(",")} == {"first_line", "trafilatura"}
+    # "h1": the French page's only title is its <h1> (etl/extract/metadata/title_chooser.py)
+    assert {s.strip() for s in by_language["fr"][-1].split(",")} == {"first_line", "h1"}

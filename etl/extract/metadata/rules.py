@@ -76,10 +76,12 @@ ALL_RULES: frozenset[str] = frozenset(RULES)
 
 # Title and author: the rules kept in a majority (3 or more) of 5 folds by
 # benchmarks/metadata.py on every labelled set (2026-12-01, BENCHMARKS.md); the others are
-# off. The title sources (og, JSON-LD, twitter, h1) replace one another, so only one is kept
-# in a majority: the JSON-LD headline (3 of 5), then trafilatura's title, site name removed.
+# off. Title: the chooser by agreement (`title.agree`, etl/extract/metadata/title_chooser.py)
+# was kept in 5 of 5 folds against the priority rules the folds keep without it (the JSON-LD
+# headline, then trafilatura's title, site name removed), which stay listed but do nothing
+# while it is on.
 _KEPT_IN_MAJORITY: frozenset[str] = frozenset({
-    "title.jsonld", "title.strip_site", "title.site_fuzzy",
+    "title.agree", "title.jsonld", "title.strip_site", "title.site_fuzzy",
     "author.jsonld", "author.links", "author.labeled", "author.trafilatura",
     "author.byline_class", "author.site_fallback",
 })

@@ -70,8 +70,9 @@ def test_the_rules_read_the_whole_page_whatever_shape_lxml_hands_back(name: str)
     read = read_html(html, URL, FETCHED)
     assert read is not None
     data, meta = read
-    # trafilatura's title: the <h1> rule is off in production (etl/extract/metadata/rules.py)
-    assert (meta.title, meta.title_source) == (HEADLINE, "trafilatura")
+    # the page's only title candidate is its <h1> (production chooses by agreement:
+    # etl/extract/metadata/title_chooser.py)
+    assert (meta.title, meta.title_source) == (HEADLINE, "h1")
     assert (meta.published_at, meta.date_source) == (datetime(2024, 5, 3, tzinfo=UTC),
                                                       "dateline")
     # The same choices as on a parse of the page of their own.
