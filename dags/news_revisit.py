@@ -3,8 +3,9 @@ versions (docs/revisits.md).
 
 Hourly. Each run revisits what is due (etl.revisit: 1 h, 6 h, 24 h, 3 d, 7 d after the first
 store by default; `revisit:` per source). Sources are revisited in batches, one mapped task
-per batch (never one task per article or feed); each source gets its `ingest_runs` record
-like any run. A manual run may name sources and ask for every stored article (`all`).
+per batch (never one task per article or feed); each source with something due gets its
+`ingest_runs` record like any run, under the run id `revisit__<Airflow run id>`. A manual
+run may name sources and ask for every stored article (`all`).
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def news_revisit():
 
         from etl.revisit import revisit
 
+        # Prefixed: news_ingest's run of the same hour has the same Airflow run id, and
+        # ingest_runs is keyed (run_id, source).
+        run_id = f"revisit__{get_current_context()['run_id']}"
         summary = revisit(WarehouseHook().get_warehouse(settings()), sources().select(names),
-                          everything=bool((params or {}).get("all")),
-                          run_id=get_current_context()["run_id"], options=run_options())
+                          everything=bool((params or {}).get("all")), run_id=run_id,
+                          options=run_options())
         print(f"revisited {names}: {summary.totals()}")
         return summary.as_dict()
 

@@ -56,6 +56,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                       options=options)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
+    elif not summary.reports:
+        print("nothing due for a revisit" + ("" if args.everything else
+                                             " (--all revisits every stored article)"))
     else:
         print_summary(summary)
     failed = failed_sources(summary.as_dict()["sources"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import chain
 
 from etl.config import SourceConfig
 from etl.pipeline.accounting import OutcomeBuffer
@@ -36,14 +37,20 @@ def revisitable(source: SourceConfig) -> bool:
 
 def revisit_source(warehouse: Warehouse, source: SourceConfig, run_id: str,
                    options: RunOptions, now: datetime, everything: bool = False
-                   ) -> SourceReport:
-    """Revisit one source's due stored articles (`everything`: all of them)."""
-    started = begin_source(warehouse, run_id, source.name)
+                   ) -> SourceReport | None:
+    """Revisit one source's due stored articles (`everything`: all of them). None when
+    nothing is due: no run record (an hourly run over thousands of sources would
+    otherwise write thousands of empty ones)."""
     state = RevisitState(warehouse, source, now, everything)
+    items = state.items()
+    first = next(items, None)
+    if first is None:
+        return None
+    started = begin_source(warehouse, run_id, source.name)
     ctx = RunContext.for_source(source, run_id, options, OutcomeBuffer(), warehouse=warehouse,
                                 replace_existing=True, revisions=state)
     with Runner(ctx) as runner:
-        runner.run(state.items(), start="fetch")
+        runner.run(chain([first], items), start="fetch")
     # Data Docs are left to ingest runs: a revisit validates a handful of revisions.
     report = runner.finish_run(started, data_docs=False)
     state.write_schedule()  # after the outcomes: a crashed run revisits again
@@ -54,7 +61,8 @@ def revisit(warehouse: Warehouse, sources: Iterable[SourceConfig], *,
             everything: bool = False, now: datetime | None = None, run_id: str | None = None,
             options: RunOptions | None = None) -> RunSummary:
     """Revisit what is due at `now` (default: the clock) for every source that has
-    revisits; `everything`: every stored article of those sources, now."""
+    revisits; `everything`: every stored article of those sources, now. The summary lists
+    the sources that had something to revisit."""
     options = options or RunOptions()
     run_id = run_id or new_run_id("revisit")
     now = now or utcnow()
@@ -64,5 +72,7 @@ def revisit(warehouse: Warehouse, sources: Iterable[SourceConfig], *,
         if not revisitable(source):
             log.info("source %s: no revisits (revisit: [] or not a web source)", source.name)
             continue
-        reports.append(revisit_source(warehouse, source, run_id, options, now, everything))
+        report = revisit_source(warehouse, source, run_id, options, now, everything)
+        if report is not None:
+            reports.append(report)
     return RunSummary(run_id, reports)

@@ -29,9 +29,10 @@ def test_revisit_command_line(monkeypatch, tmp_path: Path, capsys) -> None:
     assert "quiet: not revisited (revisit: [])" in err
     assert "desk: not revisited (kind files)" in err
     summary = json.loads(out)
-    # Nothing stored yet: the one source with revisits has nothing to revisit.
-    assert [(s["source"], s["discovered"]) for s in summary["sources"]] == [("wire", 0)]
-    assert summary["run_id"].startswith("revisit__")
+    # Nothing stored yet: nothing to revisit, and no empty run records.
+    assert summary["sources"] == [] and summary["run_id"].startswith("revisit__")
+    assert main(["revisit", str(sources), *warehouse]) == 0
+    assert "nothing due for a revisit" in capsys.readouterr().out
 
     sources.write_text("sources:\n- {name: bad, kind: urls, urls: [x], revisit: [1h, 1h]}\n")
     assert main(["revisit", str(sources), *warehouse]) == 2
