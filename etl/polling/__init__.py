@@ -21,10 +21,18 @@ from etl.polling.rule import (
     new_state,
     next_interval,
 )
-from etl.polling.store import NotDue, poll_result, read_states, record_poll, split_due
+from etl.polling.store import (
+    NotDue,
+    poll_result,
+    read_states,
+    record_poll,
+    record_polls,
+    split_due,
+)
 
 __all__ = [
     "DEFAULT_POLICY", "FailureKind", "NotDue", "PollPolicy", "PollResult", "PollState",
     "PollStatus", "Transition", "after_poll", "failure_kind", "is_due", "new_state",
-    "next_interval", "poll_result", "read_states", "record_poll", "split_due",
+    "next_interval", "poll_result", "read_states", "record_poll", "record_polls",
+    "split_due",
 ]

@@ -31,6 +31,7 @@ from etl.warehouse.schema import source_poll_state
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
+IN_CHUNK = 500  # names per IN (…) list: under SQLite's bound-parameter limit
 
 # Outcomes of items a poll saw for the first time: stored, a copy of a stored article, or
 # turned down by validation. not_modified items were seen before; failed ones may be
@@ -71,17 +72,25 @@ def _to_row(state: PollState) -> dict[str, Any]:
 
 def read_states(conn: Connection, names: Iterable[str] | None = None) -> dict[str, PollState]:
     """The poll state of every source (or of `names`) that has one."""
-    query = select(source_poll_state)
-    if names is not None:
-        query = query.where(source_poll_state.c.source.in_(list(names)))
-    return {row.source: _from_row(row) for row in conn.execute(query)}
+    if names is None:
+        return {row.source: _from_row(row) for row in conn.execute(select(source_poll_state))}
+    wanted, found = list(dict.fromkeys(names)), {}
+    for i in range(0, len(wanted), IN_CHUNK):
+        query = select(source_poll_state).where(
+            source_poll_state.c.source.in_(wanted[i:i + IN_CHUNK]))
+        found.update({row.source: _from_row(row) for row in conn.execute(query)})
+    return found
 
 
-def write_state(conn: Connection, state: PollState) -> None:
-    row = _to_row(state)
-    stmt = _insert(conn, source_poll_state).values(row)
+def write_states(conn: Connection, states: list[PollState]) -> None:
+    """Upsert the states (one statement, executed for many rows)."""
+    if not states:
+        return
+    stmt = _insert(conn, source_poll_state)
+    columns = [c.name for c in source_poll_state.columns if c.name != "source"]
     conn.execute(stmt.on_conflict_do_update(
-        index_elements=["source"], set_={k: v for k, v in row.items() if k != "source"}))
+        index_elements=["source"], set_={c: stmt.excluded[c] for c in columns}),
+        [_to_row(s) for s in states])
 
 
 @dataclass(frozen=True)
@@ -122,18 +131,38 @@ def record_poll(warehouse: Warehouse, source: str, result: PollResult, now: date
                 policy: PollPolicy = DEFAULT_POLICY) -> PollState:
     """Apply one poll's result to the source's state and store it (one transaction).
     A suspension is logged at ERROR (the alarm; source_poll_health shows it too)."""
+    return record_polls(warehouse, [(source, result)], now, policy)[0]
+
+
+def record_polls(warehouse: Warehouse, results: Iterable[tuple[str, PollResult]],
+                 now: datetime, policy: PollPolicy = DEFAULT_POLICY) -> list[PollState]:
+    """`record_poll` for many sources at once (one read, one upsert, one transaction):
+    what a cycle over thousands of feeds writes."""
+    results = list(results)
     with warehouse.begin(write_lock=True) as conn:
-        previous = read_states(conn, [source]).get(source) or new_state(source, now, policy)
-        state, transition = after_poll(previous, result, now, policy)
-        write_state(conn, state)
+        previous = read_states(conn, [name for name, _ in results])
+        changes = []
+        for name, result in results:
+            before = previous.get(name) or new_state(name, now, policy)
+            after, transition = after_poll(before, result, now, policy)
+            previous[name] = after  # a source polled twice in one batch: in order
+            changes.append((before, after, transition, result))
+        write_states(conn, list({after.source: after for _, after, _, _ in changes}.values()))
+    for before, after, transition, result in changes:
+        _announce(before, after, transition, result, policy)
+    return [after for _, after, _, _ in changes]
+
+
+def _announce(before: PollState, state: PollState, transition: Transition | None,
+              result: PollResult, policy: PollPolicy) -> None:
+    source = state.source
     if transition == Transition.SUSPENDED:
         log.error("source %s suspended after %d consecutive failures (last, %s: %s); "
                   "probed every %g h until it answers", source, state.consecutive_failures,
                   state.last_failure_kind, state.last_error, policy.probe_every / HOUR)
     elif transition == Transition.RESUMED:
         log.warning("source %s resumed: a probe succeeded after %d failed polls (suspended "
-                    "since %s)", source, previous.consecutive_failures, previous.suspended_at)
+                    "since %s)", source, before.consecutive_failures, before.suspended_at)
     elif result.failed:
         log.warning("source %s: %s failure %d in a row; next try at %s", source,
                     state.last_failure_kind, state.consecutive_failures, state.next_due_at)
-    return state

@@ -19,6 +19,7 @@ from etl.polling import (
     failure_kind,
     read_states,
     record_poll,
+    record_polls,
     split_due,
 )
 from etl.warehouse import Warehouse
@@ -87,6 +88,25 @@ def test_due_split_keeps_order_and_says_when(warehouse: Warehouse) -> None:
     assert not_due_from_json(not_due_to_json(later)) == later
     assert split_due(warehouse, ["new", "busy"], T0 + timedelta(hours=1))[0] == [
         "new", "busy"]
+
+
+def test_a_cycle_over_many_sources_is_recorded_in_one_batch(warehouse: Warehouse) -> None:
+    """More sources than one IN (…) list holds (SQLite's parameter limit), and a source
+    polled twice in the batch: applied in order."""
+    names = [f"feed-{i:04d}" for i in range(1200)]
+    record_polls(warehouse, [(n, PollResult(1)) for n in names], T0)
+    later = T0 + timedelta(hours=1)
+    states = record_polls(warehouse, [*((n, PollResult(i % 2)) for i, n in enumerate(names)),
+                                      ("feed-0000", PollResult(5))], later)
+    assert len(states) == 1201
+    with warehouse.engine.connect() as conn:
+        stored = read_states(conn, names)
+    assert len(stored) == 1200
+    assert stored["feed-0001"].interval == timedelta(minutes=30)  # found one: halved
+    assert stored["feed-0002"].interval == timedelta(minutes=90)  # found none
+    assert stored["feed-0000"].interval == timedelta(minutes=45)  # none, then five
+    due, not_due = split_due(warehouse, names, later + timedelta(minutes=30))
+    assert len(due) == 600 and len(not_due) == 600
 
 
 def test_the_airflow_load_step_records_each_sources_poll(warehouse: Warehouse,
