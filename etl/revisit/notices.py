@@ -1,5 +1,5 @@
 """Correction notices: the lines an editor adds when a story is corrected, updated or
-clarified, in the languages of the seeds and the shared data (and a few neighbours).
+clarified, in the languages of the seeds and the shared data.
 
 Two shapes, matched on a paragraph the new version added (never on text that was there):
 
@@ -9,8 +9,9 @@ Two shapes, matched on a paragraph the new version added (never on text that was
   misstated …", "Dieser Artikel wurde korrigiert", "Une version précédente de cet
   article …", "Este artículo fue actualizado".
 
-Matching is case-insensitive on text folded to NFC. Written for this project; extend a
-language's lists by adding phrases.
+Languages: English, German, French, Spanish, Italian, Portuguese, Dutch, Polish, Russian,
+Japanese. Matching is case-insensitive on text folded to NFC. Written for this project;
+extend a language's lists by adding phrases.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ LABELS: dict[str, tuple[str, ...]] = {
            "esclarecimento", "nota da redação", "nota da redacção", "retificação"),
     "nl": ("correctie", "rectificatie", "update", "verduidelijking",
            "noot van de redactie"),
+    "pl": ("sprostowanie", "korekta", "aktualizacja", "uzupełnienie", "wyjaśnienie",
+           "errata", "od redakcji"),
+    "ru": ("исправление", "уточнение", "обновлено", "обновление", "поправка",
+           "от редакции"),
 }
 
 # Sentences that state a correction anywhere in an added paragraph, per language.
@@ -64,6 +69,14 @@ SENTENCES: dict[str, tuple[str, ...]] = {
            r"corrigimos"),
     "nl": (r"een eerdere versie van dit (?:artikel|bericht|stuk)",
            r"dit (?:artikel|bericht) is (?:gecorrigeerd|aangepast|bijgewerkt)"),
+    "pl": (r"we wcześniejszej wersji (?:tego|niniejszego) (?:artykułu|tekstu)",
+           r"(?:artykuł|tekst) (?:został|zostal) (?:poprawiony|zaktualizowany|uzupełniony)"),
+    "ru": (r"в (?:предыдущей|первоначальной|ранней) версии (?:этой|данной) "
+           r"(?:статьи|заметки|публикации)",
+           r"(?:статья|материал) (?:была|был) (?:исправлена|исправлен|обновлена|обновлен)"),
+    # Japanese has no spaces: bracketed labels and the usual apology line.
+    "ja": (r"^[【\[（(]\s*(?:訂正|追記|更新|修正)\s*[】\]）)]", r"^(?:訂正|追記|修正)\s*[：:]",
+           r"お詫びと訂正", r"記事を(?:訂正|修正)しました"),
 }
 
 

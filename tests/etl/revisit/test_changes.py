@@ -42,6 +42,14 @@ NOTICES = {
            "Esclarecimento: a travessia noturna não é afetada.",
            "Uma versão anterior deste artigo indicava uma tarifa errada para bicicletas.",
            "Esta reportagem foi atualizada com a resposta da câmara municipal."],
+    "nl": ["Correctie: de veerboot vertrekt om 7.20 uur, niet om 7.02 uur.",
+           "In een eerdere versie van dit artikel stond een verkeerd tarief."],
+    "pl": ["Sprostowanie: prom odpływa o 7.20, a nie o 7.02.",
+           "We wcześniejszej wersji tego artykułu podaliśmy błędną cenę biletu."],
+    "ru": ["Исправление: паром отправляется в 7.20, а не в 7.02.",
+           "В предыдущей версии этой статьи была указана неверная цена билета."],
+    "ja": ["【訂正】フェリーの出発時刻は7時20分でした。",
+           "訂正：運賃の記載に誤りがありました。"],
 }
 
 # Ordinary sentences that mention the same words: no notice.
@@ -53,6 +61,9 @@ ORDINARY = [
     "La corrección de los exámenes terminará el viernes.",
     "L'aggiornamento dell'orario arriverà in primavera.",
     "A atualização do sistema de bilhética está prevista para maio.",
+    "Aktualizacja rozkładu jazdy wejdzie w życie w maju.",
+    "Обновление расписания вступит в силу в мае.",
+    "フェリーの時刻表は月曜日に更新されます。",
 ]
 
 
