@@ -8,6 +8,7 @@ import glob
 import json
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ ORDER = 5
 # SourceConfig's own settings shown when they differ from the default (name, kind and
 # location have columns of their own; http settings are compared with HttpSettings()).
 _SHOWN = ("language", "max_items", "min_words", "max_age_days", "refresh", "urls",
-          "boilerplate")
+          "boilerplate", "revisit")
 _DEFAULT_HTTP = HttpSettings()
 # Where one problem starts inside a message that names several (etl.config.describe_errors).
 _PROBLEM = re.compile(r"unknown |field '|http setting '")
@@ -49,12 +50,23 @@ def key_settings(source: SourceConfig) -> dict[str, Any]:
                 value = len(value)  # the list itself can be long: its length
             elif name == "boilerplate":
                 value = [p.pattern for p in value]
+            elif name == "revisit":  # as written in sources.yml; [] = off
+                value = [format_delay(d) for d in value] or "off"
             shown[name] = value
     for field in dataclasses.fields(HttpSettings):
         value = getattr(source.http, field.name)
         if value != getattr(_DEFAULT_HTTP, field.name):
             shown[f"http.{field.name}"] = list(value) if isinstance(value, tuple) else value
     return shown
+
+
+def format_delay(delay: timedelta) -> str:
+    """A revisit delay as sources.yml writes it: 90m, 6h, 3d."""
+    seconds = int(delay.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"
 
 
 def one_per_line(message: str) -> list[str]:

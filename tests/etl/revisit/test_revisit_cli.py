@@ -34,6 +34,10 @@ def test_revisit_command_line(monkeypatch, tmp_path: Path, capsys) -> None:
     assert main(["revisit", str(sources), *warehouse]) == 0
     assert "nothing due for a revisit" in capsys.readouterr().out
 
+    assert main(["sources", str(sources)]) == 0
+    listed = capsys.readouterr().out
+    assert "revisit=off" in listed and "revisit=2h,1d" in listed
+
     sources.write_text("sources:\n- {name: bad, kind: urls, urls: [x], revisit: [1h, 1h]}\n")
     assert main(["revisit", str(sources), *warehouse]) == 2
     assert "field 'revisit': delays must grow" in capsys.readouterr().err
