@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -33,6 +32,8 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
+
+from etl.delays import DEFAULT_REVISIT, parse_delays
 
 SourceKind = Literal["files", "urls", "feed", "sitemap", "warc"]
 SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
@@ -74,37 +75,6 @@ def _compile_patterns(value: Any) -> Any:
             raise PydanticCustomError("config", "bad regex {pattern}: {error}",
                                       {"pattern": repr(pattern), "error": str(exc)}) from None
     return compiled
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
-_DURATION_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-# When a stored article is revisited, counted from when it was first stored (etl.revisit).
-DEFAULT_REVISIT = tuple(timedelta(hours=h) for h in (1, 6, 24, 72, 168))
-
-
-def _revisit_delays(value: Any) -> Any:
-    """`revisit: [1h, 6h, 24h, 3d, 7d]` → timedeltas; `[]` turns revisits off. Each delay
-    is counted from the first store, so they must grow."""
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise PydanticCustomError(
-            "config", "must be a list of delays like [1h, 6h, 24h, 3d, 7d] (or [] for no "
-            "revisits), got {value}", {"value": repr(value)})
-    delays = []
-    for item in value:
-        if isinstance(item, timedelta):
-            delays.append(item)
-            continue
-        match = _DURATION.match(str(item)) if isinstance(item, str) else None
-        if match is None or int(match.group(1)) == 0:
-            raise PydanticCustomError(
-                "config", "{item} is not a delay: write a positive whole number and a unit "
-                "m, h, d or w, e.g. 90m, 6h, 3d", {"item": repr(item)})
-        delays.append(timedelta(seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)]))
-    if any(later <= earlier for earlier, later in itertools.pairwise(delays)):
-        raise PydanticCustomError(
-            "config", "delays must grow (each is counted from the first store), got {value}",
-            {"value": repr(list(value))})
-    return tuple(delays)
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -160,7 +130,7 @@ class SourceConfig:
     max_age_days: int = Field(30, strict=True, ge=1, description="a positive integer (days)")
     # Revisits of stored articles (etl.revisit, docs/revisits.md): delays after the first
     # store; [] = never revisited.
-    revisit: Annotated[tuple[timedelta, ...], BeforeValidator(_revisit_delays)] = Field(
+    revisit: Annotated[tuple[timedelta, ...], BeforeValidator(parse_delays)] = Field(
         DEFAULT_REVISIT, description="a list of delays like [1h, 6h, 24h, 3d, 7d]")
 
 

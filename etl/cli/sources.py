@@ -8,12 +8,12 @@ import glob
 import json
 import re
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from etl.cli.common import EXIT_OK, EXIT_USAGE
 from etl.config import HttpSettings, SourceConfig, check_sources
+from etl.delays import format_delay
 from etl.settings import Settings
 
 ORDER = 5
@@ -58,15 +58,6 @@ def key_settings(source: SourceConfig) -> dict[str, Any]:
         if value != getattr(_DEFAULT_HTTP, field.name):
             shown[f"http.{field.name}"] = list(value) if isinstance(value, tuple) else value
     return shown
-
-
-def format_delay(delay: timedelta) -> str:
-    """A revisit delay as sources.yml writes it: 90m, 6h, 3d."""
-    seconds = int(delay.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds // 60}m"
 
 
 def one_per_line(message: str) -> list[str]:
