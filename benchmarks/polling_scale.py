@@ -132,12 +132,16 @@ def _sources(port: int, feeds: int, workers: int):
 
 
 def cycle(sources_file, configs, fetcher, warehouse, seen: dict[str, set[str]], now,
-          workers: int) -> dict[str, float | int]:
+          workers: int, server_pid: int) -> dict[str, float | int]:
+    import psutil
+
     from etl.pipeline.polls import plan_sources
     from etl.polling import FailureKind, PollResult, failure_kind, record_polls
     from etl.sources.errors import SourceError
     from etl.sources.feeds import discover_feed
 
+    server = psutil.Process(server_pid)
+    cpu0, server_cpu0 = time.process_time(), sum(server.cpu_times()[:2])
     t0 = time.perf_counter()
     due, not_due = plan_sources(sources_file, None, warehouse, due_only=True, now=now)
     t_plan = time.perf_counter() - t0
@@ -170,6 +174,10 @@ def cycle(sources_file, configs, fetcher, warehouse, seen: dict[str, set[str]], 
         "record_s": round(t_record, 2),
         "total_s": round(t_plan + t_discover + t_record, 2),
         "feeds_per_s": round(len(due) / t_discover, 1) if t_discover else 0.0,
+        # CPU seconds over the cycle: this process (plan, HTTP client, parsing, writes)
+        # and the feed server's; PostgreSQL's are not counted.
+        "client_cpu_s": round(time.process_time() - cpu0, 1),
+        "server_cpu_s": round(sum(server.cpu_times()[:2]) - server_cpu0, 1),
     }
 
 
@@ -216,11 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         import urllib.request
 
         with Fetcher(http) as fetcher, TreeRssSampler(os.getpid()) as rss:
-            prime = cycle(sources_file, configs, fetcher, warehouse, seen, T0, args.workers)
+            prime = cycle(sources_file, configs, fetcher, warehouse, seen, T0, args.workers,
+                          server.pid)
             urllib.request.urlopen(f"http://127.0.0.1:{port}/cycle/1").read()
             load_before = load_average()
             steady = cycle(sources_file, configs, fetcher, warehouse, seen,
-                           T0 + timedelta(hours=1), args.workers)
+                           T0 + timedelta(hours=1), args.workers, server.pid)
             load_after = load_average()
         print(json.dumps({
             "feeds": args.feeds, "workers": args.workers, "cores": os.cpu_count(),
