@@ -177,10 +177,13 @@ def _load(ctx: RunContext) -> Built:
 @dataclass(frozen=True)
 class Step:
     """A stage of the chain. `build` returns None when the step does not apply to the
-    source (fetch, for sources read from files)."""
+    source (fetch, for sources read from files). `applies` tells before anything is built
+    whether the step belongs to a run at all (detect_changes: revisits only), so that
+    progress does not show it."""
 
     name: str
     build: Callable[[RunContext], Built | None]
+    applies: Callable[[RunContext], bool] = lambda _ctx: True
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ CHAIN: tuple[Step | Checkpoint, ...] = (
     Step("fetch", _fetch),
     Step("extract", _extract),
     Checkpoint("extracted", "extracted.jsonl"),
-    Step("detect_changes", _detect_changes),
+    Step("detect_changes", _detect_changes, lambda ctx: ctx.revisions is not None),
     Step("validate", _validate),
     Checkpoint("validated", "validated.jsonl"),
     Step("load", _load),

@@ -62,7 +62,7 @@ class Runner:
         (a checkpoint, whose `out` takes the stream; None = through load). A segment that
         starts at discover reads the configured source and is given no items. A source
         that fails as a whole (SourceError) is recorded as `source_failed`, not raised."""
-        steps = segment(start, stop)
+        steps = [s for s in segment(start, stop) if s.applies(self.ctx)]
         if (steps[0].name == "discover") != (items is None):
             raise ValueError("items are read by discover, or given to a later start")
         if (stop is None) != (out is None):
