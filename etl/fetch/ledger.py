@@ -24,11 +24,11 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from etl.warehouse import Warehouse
 from etl.warehouse.load import _insert
-from etl.warehouse.schema import articles, fetch_ledger
+from etl.warehouse.schema import articles, fetch_ledger, ingest_runs
 
 BACKOFF_BASE = timedelta(minutes=30)
 BACKOFF_MAX = timedelta(days=7)
@@ -178,3 +178,57 @@ class FetchLedger:
         self._known.update(self._pending)
         self._pending.clear()
         self._new_body.clear()
+
+
+class FeedLedger(FetchLedger):
+    """The fetch ledger for feed documents (etl.sources.feeds): a feed's validators answer
+    a 304 once the run that read its body finished its source with status `success` and no
+    failed item — every entry the feed listed then reached its outcome. No load settles a
+    feed's row, so the run record is the proof; a run that crashed, is still running or
+    left an entry failed (to be retried) has its feed read in full again next time."""
+
+    def state(self, url: str) -> dict[str, Any] | None:
+        if url in self._pending or url in self._known:
+            return super().state(url)
+        run = ingest_runs.c
+        query = (select(fetch_ledger, run.status.label("body_run_status"),
+                        run.failed.label("body_run_failed"))
+                 .select_from(fetch_ledger.outerjoin(ingest_runs, and_(
+                     run.run_id == fetch_ledger.c.body_run_id,
+                     run.source == fetch_ledger.c.source)))
+                 .where(fetch_ledger.c.url == url))
+        with self.warehouse.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if len(self._known) >= 10_000:
+            self._known.clear()
+        self._known[url] = dict(row) if row else None
+        return self._known[url]
+
+    def _own(self, url: str) -> dict[str, Any] | None:
+        row = self.state(url)
+        if not row or row.get("source") not in (None, self.source):
+            return None
+        if self.run_id is not None and row.get("body_run_id") == self.run_id:
+            return None
+        finished = row.get("body_run_status") == "success" and not row.get("body_run_failed")
+        return row if row.get("body_settled") or finished else None
+
+    def record(self, url: str, **values: Any) -> None:
+        previous = self.state(url) or {}
+        super().record(url, **values)
+        row = self._pending.get(url)
+        if row is not None and row["body_run_id"] == previous.get("body_run_id"):
+            # Same body as before (304, unchanged): its run's record still vouches for it.
+            row["body_run_status"] = previous.get("body_run_status")
+            row["body_run_failed"] = previous.get("body_run_failed")
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        extra = ("body_run_status", "body_run_failed")
+        kept = {url: {k: row.pop(k) for k in extra if k in row}
+                for url, row in self._pending.items()}
+        pending = dict(self._pending)
+        super().flush()
+        for url, row in pending.items():
+            self._known[url] = {**row, **kept[url]}

@@ -98,16 +98,30 @@ class Built:
 
 def _discover(ctx: RunContext) -> Built:
     """The configured source's items (its input is the configuration, not a stream).
-    Entries the date window leaves out go to the sink as not_modified."""
+    Entries the date window leaves out go to the sink as not_modified, and so does a feed
+    unchanged since its last read (conditional GET through the fetch ledger, when the run
+    has a warehouse and the source does not ask for refresh).
+    Sitemap children left unread are counted in the stage's notes."""
+    from etl.fetch.ledger import FeedLedger
     from etl.sources import discover
     from etl.sources._web import DateWindow
 
     source = ctx.config
     window = DateWindow.for_run(source.max_age_days, ctx.options.since, ctx.options.until)
     found = CountingSource(sink=ctx.sink)
+    ledger = (FeedLedger(ctx.warehouse, source.name, run_id=ctx.run_id)
+              if source.kind == "feed" and ctx.warehouse is not None and not source.refresh
+              else None)
+    memory = None
+    if source.kind == "sitemap" and ctx.warehouse is not None and not source.refresh:
+        from etl.sources.sitemap_memory import SitemapMemory
+
+        memory = SitemapMemory(ctx.warehouse, source.name, ctx.run_id)
     found.items = discover(source, ctx.fetcher() if source.kind != "files" else None,
                            window=window, max_items=ctx.options.max_items,
-                           on_skip=found.skip)
+                           on_skip=found.skip, feed_ledger=ledger,
+                           sitemap_memory=memory,
+                           on_note=lambda reason: found.stats.notes.update((reason,)))
     return Built("discover", lambda _: iter(found), [found.stats], found)
 
 

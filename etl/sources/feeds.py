@@ -6,6 +6,11 @@
 Safety: feedparser only ever sees bytes we fetched (it never fetches by itself). A
 document whose DTD declares entities (billion laughs, XXE) has its DOCTYPE removed
 before parsing, so such references stay unexpanded text and no file is read.
+
+Conditional GET: with a `FeedLedger` (etl.fetch.ledger), a feed URL is requested with the
+ETag / Last-Modified of its last read. A 304 is not parsed at all: the feed's entries
+were all accounted for by that read, and the run accounts for the feed itself as one
+item, not_modified with reason `feed_not_modified` (in the run report's discover stage).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from etl.sources.errors import SourceError
 
 if TYPE_CHECKING:
     from etl.fetch.http import Fetcher
+    from etl.fetch.ledger import FeedLedger
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,16 @@ FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml", "application/f
                    "application/rdf+xml", "application/json")
 _XML_FEED_ROOT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?(rss|feed|RDF)[\s>/]")
 _HTML_ROOT = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
+FEED_NOT_MODIFIED = "feed_not_modified"
+
+
+class FeedNotModified(Exception):
+    """The feed is the one read last time (a 304): nothing to parse."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(detail)
+        self.url = url
+        self.detail = detail
 
 
 @dataclass
@@ -167,9 +183,47 @@ def _parse(body: bytes, kind: str, base_url: str) -> list[FeedEntry]:
     return parse_json_feed(body, base_url) if kind == "json" else parse_xml_feed(body, base_url)
 
 
-def read_feed(source: SourceConfig, fetcher: Fetcher | None) -> tuple[str, list[FeedEntry]]:
-    """(feed URL, entries) for a source, following autodiscovery from an HTML page."""
-    body, final, media_type = read_location(source, fetcher, source.location, accept="feed")
+def _read(source: SourceConfig, fetcher: Fetcher | None, url: str,
+          ledger: FeedLedger | None) -> tuple[bytes, str, str]:
+    """read_location, conditional when there is a ledger and `url` is a URL. Only feed
+    bodies are recorded, so validators are sent only for a URL that served a feed (never
+    for an HTML page whose 304 would say nothing about the feed it names). Raises
+    FeedNotModified for a 304."""
+    if ledger is None or fetcher is None or not is_url(url):
+        return read_location(source, fetcher, url, accept="feed")
+    etag, last_modified = ledger.validators(url)
+    result = fetcher.fetch(url, accept="feed", etag=etag, last_modified=last_modified)
+    if result.not_modified:
+        ledger.record(url, status=result.status, reason=None, fetched_at=result.fetched_at,
+                      final_url=result.final_url, etag=result.headers.get("etag"),
+                      last_modified=result.headers.get("last-modified"))
+        ledger.flush()
+        raise FeedNotModified(url, f"304 Not Modified (sent {_sent(etag, last_modified)})")
+    if result.reason is not None or result.body is None:
+        raise SourceError(f"source {source.name!r}: cannot fetch {url}: {result.reason}"
+                          + (f" ({result.detail})" if result.detail else ""))
+    body = result.body
+    if _sniff(body, result.media_type) != "html":
+        # A 200 is parsed even with the same bytes as last time: only the server's 304
+        # says the feed is unchanged (a body hash would also catch feeds without validators).
+        ledger.record(url, status=result.status, reason=None, fetched_at=result.fetched_at,
+                      final_url=result.final_url, etag=result.headers.get("etag"),
+                      last_modified=result.headers.get("last-modified"), body=body)
+        ledger.flush()
+    return body, result.final_url, result.media_type
+
+
+def _sent(etag: str | None, last_modified: str | None) -> str:
+    sent = [f"If-None-Match {etag}" if etag else "", f"If-Modified-Since {last_modified}"
+            if last_modified else ""]
+    return ", ".join(s for s in sent if s) or "no validators"
+
+
+def read_feed(source: SourceConfig, fetcher: Fetcher | None,
+              ledger: FeedLedger | None = None) -> tuple[str, list[FeedEntry]]:
+    """(feed URL, entries) for a source, following autodiscovery from an HTML page.
+    With a ledger, raises FeedNotModified when the feed is unchanged since its last read."""
+    body, final, media_type = _read(source, fetcher, source.location, ledger)
     kind = _sniff(body, media_type)
     if kind != "html":
         try:
@@ -188,7 +242,7 @@ def read_feed(source: SourceConfig, fetcher: Fetcher | None) -> tuple[str, list[
             problems.append(f"{url}: not an http(s) URL")
             continue
         try:
-            body, feed_url, media_type = read_location(source, fetcher, url, accept="feed")
+            body, feed_url, media_type = _read(source, fetcher, url, ledger)
             kind = _sniff(body, media_type)
             if kind == "html":
                 raise ValueError("an HTML page, not a feed")
@@ -209,17 +263,28 @@ def discover_feed(
     window: DateWindow | None = None,
     max_items: int | None = None,
     on_skip: SkipSink | None = None,
+    ledger: FeedLedger | None = None,
 ) -> Iterator[Article]:
     """Yield one Article per feed entry with a link, in feed order, capped at
     max_items/source.max_items. Entries dated outside `window` (undated ones are always
     taken) go to `on_skip` with their reason instead.
+
+    With a `ledger`, a feed unchanged since its last read is not parsed: the feed itself
+    goes to `on_skip` as one item with reason `feed_not_modified`, and nothing is yielded.
 
     Raises SourceError (naming the source) when the feed is unreachable, malformed
     beyond reading, or not a feed.
     """
     limit = item_limit(source, max_items)
     window = window or DateWindow()
-    feed_url, entries = read_feed(source, fetcher)
+    try:
+        feed_url, entries = read_feed(source, fetcher, ledger)
+    except FeedNotModified as unchanged:
+        feed = Article(url=unchanged.url, source=source.name)
+        skip_entry(source, feed, (FEED_NOT_MODIFIED, f"feed unchanged since its last read: "
+                                  f"{unchanged.detail}; entries not read"), on_skip)
+        log.info("source %s: feed %s not modified", source.name, unchanged.url)
+        return
     count = skipped = 0
     for entry in entries:
         if limit is not None and count >= limit:
