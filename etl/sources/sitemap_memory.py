@@ -4,14 +4,15 @@ index `lastmod` shows no change since it was last read is not fetched again.
 State already in the warehouse, no schema of its own:
 
 - the fetch ledger (one row per URL): a child sitemap read in full gets a row with
-  `last_fetched_at` = when that read started, status 200 and no failure reason;
-- the source's poll state (source_poll_state): `last_success_at` is written after a run
-  whose source did not fail as a whole.
+  `last_fetched_at` = when that read started, status 200, no failure reason, and
+  `body_run_id` = the run that read it;
+- the run record (ingest_runs) of that run for this source.
 
 A child is skipped when its `lastmod` is not after its last full read (less a margin for
-clock skew) AND a successful poll of the source was recorded after that read. The second
-condition makes a read count only once the run that did it finished: a run that crashed,
-or failed as a whole, after reading a child leaves it to be read again.
+clock skew) AND the run that read it finished the source with status `success` and no
+failed item. No load settles a sitemap's row, so the run record is the proof that every
+entry the child listed reached its outcome: a run that crashed, is still running, failed
+as a whole or left an item failed (to be retried) has the child read again next time.
 
 Only runs without a requested interval record reads (a backfill takes a slice of the
 entries, so a child it read is not read "in full"); a child cut short by max_items, a
@@ -20,42 +21,52 @@ failure or a malformed part is not recorded either.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
 
 from etl.records import to_utc
 from etl.warehouse import Warehouse
+from etl.warehouse.load import _insert
+from etl.warehouse.schema import fetch_ledger, ingest_runs
 
 # A publisher's clock may lag ours: a child changed just after we read it could carry a
 # lastmod slightly before that read. Such a child is read once more.
 SKEW_MARGIN = timedelta(minutes=10)
 UNCHANGED = "sitemap_unchanged_since_last_read"
+FLUSH_EVERY = 500
 
 
 class SitemapMemory:
-    """The last full read of each child sitemap of one source (read and written through
-    the fetch ledger). Used from one thread."""
+    """The last full read of each child sitemap of one source, in the fetch ledger.
+    Used from one thread."""
 
-    def __init__(self, warehouse: Warehouse, source: str, run_id: str | None = None) -> None:
-        from etl.fetch.ledger import FetchLedger
-        from etl.polling.store import read_states
-
+    def __init__(self, warehouse: Warehouse, source: str, run_id: str | None) -> None:
+        self.warehouse = warehouse
         self.source = source
-        self.ledger = FetchLedger(warehouse, source, run_id=run_id)
-        with warehouse.engine.connect() as conn:
-            state = read_states(conn, [source]).get(source)
-        self.last_success = state.last_success_at if state is not None else None
+        self.run_id = run_id
+        self._pending: dict[str, dict[str, Any]] = {}
 
     def last_read(self, url: str) -> datetime | None:
-        """When the last full read of `url` by this source started, if a successful poll
-        of the source was recorded after it; else None."""
-        row = self.ledger.state(url)
-        if (not row or row.get("source") != self.source or row.get("last_reason")
-                or row.get("last_status") != 200 or not row.get("last_fetched_at")):
+        """When the last trusted full read of `url` by this source started, else None."""
+        run = ingest_runs.c
+        query = (select(fetch_ledger.c.source, fetch_ledger.c.last_status,
+                        fetch_ledger.c.last_reason, fetch_ledger.c.last_fetched_at,
+                        fetch_ledger.c.body_run_id, run.status, run.failed)
+                 .select_from(fetch_ledger.outerjoin(ingest_runs, and_(
+                     run.run_id == fetch_ledger.c.body_run_id,
+                     run.source == fetch_ledger.c.source)))
+                 .where(fetch_ledger.c.url == url))
+        with self.warehouse.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if (row is None or row.source != self.source or row.last_reason is not None
+                or row.last_status != 200 or row.body_run_id is None
+                or row.body_run_id == self.run_id):
             return None
-        read_at = to_utc(row["last_fetched_at"])
-        if self.last_success is None or to_utc(self.last_success) < read_at:
+        if row.status != "success" or row.failed:
             return None
-        return read_at
+        return to_utc(row.last_fetched_at)
 
     def unchanged(self, url: str, lastmod: datetime | None) -> datetime | None:
         """The last full read of `url` when its `lastmod` is not after it; None when the
@@ -68,11 +79,23 @@ class SitemapMemory:
         return read_at
 
     def read_in_full(self, url: str, started: datetime) -> None:
-        self.ledger.record(url, status=200, reason=None, fetched_at=to_utc(started))
+        """Note that this run read `url` in full, from `started` (written by `flush`)."""
+        if self.run_id is None:
+            return  # no run record can vouch for it
+        self._pending[url] = {
+            "url": url, "source": self.source, "last_status": 200, "last_reason": None,
+            "last_fetched_at": to_utc(started), "consecutive_failures": 0,
+            "next_attempt_at": None, "body_run_id": self.run_id, "body_settled": False}
+        if len(self._pending) >= FLUSH_EVERY:
+            self.flush()
 
     def flush(self) -> None:
-        self.ledger.flush()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+        if not self._pending:
+            return
+        rows = sorted(self._pending.values(), key=lambda r: r["url"])
+        columns = [c for c in rows[0] if c != "url"]
+        with self.warehouse.begin() as conn:
+            stmt = _insert(conn, fetch_ledger)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["url"], set_={c: stmt.excluded[c] for c in columns}), rows)
+        self._pending.clear()
