@@ -2,6 +2,9 @@
 
 Tasks only wire etl functions together and pass references (source names, staging
 folders) through XCom, never article data. Heavy libraries are imported inside tasks.
+Sources are discovered in batches (NEWS_ETL_SOURCES_PER_TASK per task), and no mapped
+task has more than NEWS_ETL_MAX_MAPPED_TASKS instances (etl.pipeline.batches), so 10,000
+feeds are not 10,000 tasks; each source still gets its own ingest_runs record.
 Configuration (sources file, staging, archive, rules) comes from plugins/news_settings.py.
 """
 
@@ -35,13 +38,35 @@ def _options(params: dict):
     return run_options(max_items=params.get("limit"), since=since, until=until)
 
 
-def _planned(sources: list[str] | None) -> list[str]:
-    """plan_sources' list; a clear failure, not a TypeError, when it produced none."""
-    if sources is None:
+def _planned() -> list[str]:
+    """plan_sources' sources, flattened; a clear failure, not a TypeError, when it
+    produced none. Pulled, not passed: a setup task's direct followers must be
+    all_success, and plan_chunks and load (all_done) run whichever sources failed."""
+    batches = get_current_context()["ti"].xcom_pull(task_ids="plan_sources")
+    if batches is None:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException("plan_sources did not produce the run's sources")
-    return sources
+    return [name for batch in batches for name in batch]
+
+
+def _max_tasks() -> int:
+    """At most this many instances of a mapped task: NEWS_ETL_MAX_MAPPED_TASKS, within
+    Airflow's max_map_length."""
+    from airflow.configuration import conf
+    from news_settings import settings
+
+    return min(settings().max_mapped_tasks, conf.getint("core", "max_map_length"))
+
+
+def _label(items: list[str], name=lambda item: item) -> str:
+    """A mapped task's name in the UI: its first item, and how many more."""
+    return name(items[0]) + (f" +{len(items) - 1}" if len(items) > 1 else "") if items else "-"
+
+
+def _chunk_name(chunk: str) -> str:
+    path = Path(chunk)
+    return f"{path.parent.name}/{path.name}"
 
 
 @dag(
@@ -74,12 +99,19 @@ def news_ingest():
     # fails, whatever its trigger rule, so plan_chunks and load (all_done) do not run on
     # nothing after a bad trigger.
     @setup
-    def check_params(params: dict | None = None) -> None:
-        """Validate the trigger conf before any work: an unknown key or source name, or a
-        broken sources.yml, fails the run at once, with the reason, without retries."""
+    def plan_sources(params: dict | None = None) -> list[list[str]]:
+        """Validate the trigger conf, then plan which sources this run reads, in batches of
+        NEWS_ETL_SOURCES_PER_TASK (one discover task each). An unknown key or source name,
+        or a broken sources.yml, fails the run at once, with the reason, without retries.
+        A scheduled run reads only the sources due by their poll state; the others go to
+        XCom `not_due`, and the load task lists them in the run's summary."""
         from airflow.sdk.exceptions import AirflowFailException
+        from news_settings import settings
+        from warehouse_hook import WarehouseHook
 
         from etl.config import ConfigError
+        from etl.pipeline.batches import plan_batches
+        from etl.pipeline.polls import due_only_for, not_due_to_json, plan_sources, utc_now
 
         context = get_current_context()
         declared = set(context["dag"].params.keys())
@@ -87,94 +119,89 @@ def news_ingest():
         if unknown:
             raise AirflowFailException(
                 f"unknown parameter(s) {unknown} in the run's conf; known: {sorted(declared)}")
-        try:
-            _sources().select(list((params or {}).get("sources") or []))
-        except ConfigError as exc:  # configuration is not transient: retrying cannot help
-            raise AirflowFailException(f"bad run configuration: {exc}") from None
-
-    @task
-    def plan_sources(params: dict | None = None) -> list[str]:
-        """Which sources this run reads (each once, in the order asked): on a scheduled
-        run only those due by their poll state; the others go to XCom `not_due`, and the
-        load task lists them in the run's summary."""
-        from airflow.sdk.exceptions import AirflowFailException
-        from news_settings import settings
-        from warehouse_hook import WarehouseHook
-
-        from etl.config import ConfigError
-        from etl.pipeline.polls import due_only_for, not_due_to_json, plan_sources, utc_now
-
         params = params or {}
-        context = get_current_context()
         names = list(dict.fromkeys(params.get("sources") or []))
+        try:  # configuration is not transient: retrying cannot help
+            configured = _sources()
+            configured.select(names)
+        except ConfigError as exc:
+            raise AirflowFailException(f"bad run configuration: {exc}") from None
         due_only = due_only_for(getattr(context.get("dag_run"), "run_type", None),
                                 params.get("due_only"))
         warehouse = WarehouseHook().get_warehouse(settings()) if due_only else None
-        try:
-            due, not_due = plan_sources(_sources(), names, warehouse, due_only=due_only,
-                                        now=utc_now())
-        except ConfigError as exc:  # sources.yml changed since check_params
-            raise AirflowFailException(f"bad run configuration: {exc}") from None
+        due, not_due = plan_sources(configured, names, warehouse, due_only=due_only,
+                                    now=utc_now())
         for skip in not_due:
             print(f"{skip.source}: not due ({skip.reason})")
         context["ti"].xcom_push(key="not_due", value=not_due_to_json(not_due))
-        return due
+        batches = plan_batches(due, settings().sources_per_task, _max_tasks())
+        print(f"{len(due)} source(s) to read, in {len(batches)} discover task(s)")
+        return batches
 
-    @task(map_index_template="{{ source_name }}")
-    def discover(source_name: str, params: dict | None = None) -> int:
-        """Find one source's items and split them into chunks (a feed that is down fails
-        this task only)."""
+    @task(map_index_template="{{ batch_label }}")
+    def discover(names: list[str], params: dict | None = None) -> int:
+        """Find a batch of sources' items and split them into chunks. A source that fails
+        (a feed that is down) is recorded and the others go on; the task then fails, and
+        its retry reads only the sources that failed."""
         from news_settings import staging_root
 
-        from etl.pipeline import stage_discover
+        from etl.pipeline.batches import discover_batch
 
         context = get_current_context()
-        context["source_name"] = source_name  # type: ignore[typeddict-unknown-key]
-        source = _sources().select([source_name])[0]
-        return len(stage_discover(source, context["run_id"], staging_root(),
-                                  _options(params or {})))
+        context["batch_label"] = _label(names)  # type: ignore[typeddict-unknown-key]
+        return discover_batch(_sources().select(names), context["run_id"], staging_root(),
+                              _options(params or {}))
 
     @task(trigger_rule="all_done")
-    def plan_chunks(sources: list[str]) -> list[str]:
-        """Every chunk folder discovered, whichever sources failed."""
+    def plan_chunks() -> list[list[str]]:
+        """Every chunk folder discovered, whichever sources failed: one extract task per
+        chunk, or several chunks per task when there are more than NEWS_ETL_MAX_MAPPED_TASKS."""
         from news_settings import staging_root
 
         from etl.pipeline import staged_chunks
+        from etl.pipeline.batches import plan_batches
 
-        return staged_chunks(get_current_context()["run_id"], staging_root(),
-                             _planned(sources))
+        chunks = staged_chunks(get_current_context()["run_id"], staging_root(), _planned())
+        return plan_batches(chunks, 1, _max_tasks())
 
-    # Each chunk is fetched and extracted by its own task; the news_fetch pool bounds how
-    # many run at once across all runs, whatever the number of workers.
+    # Each batch of chunks is fetched and extracted by its own task; the news_fetch pool
+    # bounds how many run at once across all runs, whatever the number of workers.
     @task(map_index_template="{{ chunk_label }}", pool="news_fetch")
-    def extract(chunk: str, params: dict | None = None) -> str:
-        """Fetch (web sources) and extract one chunk of a source."""
+    def extract(chunks: list[str], params: dict | None = None) -> list[str]:
+        """Fetch (web sources) and extract a batch of chunks, each with its source."""
         from news_settings import settings
         from warehouse_hook import WarehouseHook
 
         from etl.pipeline import stage_fetch_extract
+        from etl.pipeline.batches import run_chunks
 
         context = get_current_context()
-        path = Path(chunk)
-        label = f"{path.parent.name}/{path.name}"
-        context["chunk_label"] = label  # type: ignore[typeddict-unknown-key]
-        source = _sources().select([path.parent.name])[0]
-        return stage_fetch_extract(chunk, source, context["run_id"], _options(params or {}),
-                                   WarehouseHook().get_warehouse(settings()))
+        context["chunk_label"] = _label(chunks, _chunk_name)  # type: ignore[typeddict-unknown-key]
+        options, warehouse = _options(params or {}), WarehouseHook().get_warehouse(settings())
+        configured, run_id = _sources(), context["run_id"]
+        return run_chunks(chunks, "extract.json", lambda chunk: stage_fetch_extract(
+            chunk, configured.select([Path(chunk).parent.name])[0], run_id, options,
+            warehouse))
 
     @task
-    def validate(chunk: str) -> str:
-        """Great Expectations suite on the chunk's batches; rejects are quarantined."""
+    def validate(chunks: list[str]) -> list[str]:
+        """Great Expectations suite on each chunk's batches; rejects are quarantined."""
         from news_settings import settings
 
         from etl.pipeline import stage_validate
+        from etl.pipeline.batches import run_chunks
 
-        source = _sources().select([Path(chunk).parent.name])[0]
-        min_words = source.min_words if source.min_words is not None else settings().min_words
-        return stage_validate(chunk, {source.name: min_words})
+        configured, default = _sources(), settings().min_words
+
+        def check(chunk: str) -> str:
+            source = configured.select([Path(chunk).parent.name])[0]
+            min_words = source.min_words if source.min_words is not None else default
+            return stage_validate(chunk, {source.name: min_words})
+
+        return run_chunks(chunks, "validation.json", check)
 
     @task(trigger_rule="all_done")
-    def load(sources: list[str]) -> dict:
+    def load() -> dict:
         """Dedup and load every source's chunks in one serial step (the dedup decisions
         need one writer); records failed sources and chunks too, so the counts add up, and
         each source's poll (etl.polling)."""
@@ -186,7 +213,7 @@ def news_ingest():
 
         context = get_current_context()
         summary = stage_load(context["run_id"], staging_root(),
-                             _planned(sources), WarehouseHook().get_warehouse(settings()),
+                             _planned(), WarehouseHook().get_warehouse(settings()),
                              options=run_options())
         skipped = context["ti"].xcom_pull(task_ids="plan_sources", key="not_due")
         return with_not_due(summary, not_due_from_json(skipped)).as_dict()
@@ -224,12 +251,10 @@ def news_ingest():
                 + "\n".join(f"  - {r['source']}: {r['status']}: {r['error']}" for r in failed))
         print(f"every source of run {summary['run_id']} completed")
 
-    names = plan_sources()
-    check_params() >> names
-    chunks = plan_chunks(names)
-    discover.expand(source_name=names) >> chunks
-    validated = validate.expand(chunk=extract.expand(chunk=chunks))
-    summary = load(names)
+    chunks = plan_chunks()
+    discover.expand(names=plan_sources()) >> chunks
+    validated = validate.expand(chunks=extract.expand(chunks=chunks))
+    summary = load()
     validated >> summary
     publish(summary) >> check_sources(summary)
 

@@ -11,6 +11,7 @@ values are passed down as parameters. Nothing else in `etl/` reads the environme
 | NEWS_ETL_STAGING_DIR, NEWS_ETL_DATA_DOCS_DIR, NEWS_ETL_ARCHIVE_ROOT | where files go (*) |
 | NEWS_ETL_MIN_WORDS, NEWS_ETL_NEAR_DUP_THRESHOLD | validation and dedup rules |
 | NEWS_ETL_TASK_WORKERS | extraction processes per Airflow task |
+| NEWS_ETL_SOURCES_PER_TASK, NEWS_ETL_MAX_MAPPED_TASKS | news_ingest's batches (docs/airflow.md) |
 | NEWS_ETL_REJECT_THRESHOLD, _REJECT_MIN_ITEMS, _REJECT_WINDOW_HOURS | news_analytics defaults |
 | NEWS_ETL_<HTTP SETTING>: NEWS_ETL_ALLOW_HOSTS, NEWS_ETL_MIN_DELAY_S, … | `http_overrides` |
 
@@ -99,6 +100,10 @@ class Settings(BaseSettings):
     task_workers: int = Field(1, ge=0)
     # Airflow's wait before retrying a failed task (feeds down, a database restart).
     task_retry_delay_s: float = Field(30.0, ge=0)
+    # news_ingest discovers this many sources per task; no mapped task gets more than
+    # max_mapped_tasks instances (batches grow instead; Airflow's own cap is 1024).
+    sources_per_task: int = Field(50, ge=1)
+    max_mapped_tasks: int = Field(256, ge=1)
     reject_threshold: float = Field(0.5, ge=0, le=1)
     reject_min_items: int = Field(20, ge=1)
     reject_window_hours: int = Field(168, ge=1)

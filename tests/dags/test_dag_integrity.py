@@ -46,11 +46,15 @@ def test_news_ingest_shape_and_params(dagbag) -> None:
 def test_news_ingest_checks_params_first_and_sources_last(dagbag) -> None:
     dag = dagbag.dags["news_ingest"]
     tasks = {t.task_id: t for t in dag.tasks}
-    # check_params is the run's setup: its failure makes every other task upstream_failed,
-    # the all_done ones included; it precedes everything.
-    assert tasks["check_params"].is_setup and not tasks["check_params"].upstream_task_ids
-    assert tasks["check_params"].get_flat_relative_ids(upstream=False) == set(tasks) - {
-        "check_params"}
+    # plan_sources (params checked, sources planned) is the run's setup: its failure makes
+    # every other task upstream_failed, the all_done ones included; it precedes everything.
+    assert tasks["plan_sources"].is_setup and not tasks["plan_sources"].upstream_task_ids
+    assert tasks["plan_sources"].get_flat_relative_ids(upstream=False) == set(tasks) - {
+        "plan_sources"}
+    # Discover is mapped over batches of sources, not over sources (max_map_length).
+    assert tasks["discover"].upstream_task_ids == {"plan_sources"}
+    assert {t.task_id for t in dag.tasks if hasattr(t, "expand_input")} == {
+        "discover", "extract", "validate"}
     # check_sources is the only leaf (the run's state), after the Asset is published.
     assert [t.task_id for t in dag.leaves] == ["check_sources"]
     assert tasks["check_sources"].upstream_task_ids == {"load", "publish"}

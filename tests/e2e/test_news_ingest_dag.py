@@ -132,14 +132,14 @@ def test_bad_params_fail_the_run_at_once_without_retries(airflow_home, tmp_path,
 
     run_id, state, tasks = _latest_run(airflow_home)
     assert state == "failed"
-    assert tasks.pop("check_params") == [("failed", 1)]  # first try, never retried
+    assert tasks.pop("plan_sources") == [("failed", 1)]  # first try, never retried
     # Nothing else ran: every other task is upstream_failed, all_done ones included.
     assert {t: {s for s, _ in tis} for t, tis in tasks.items()} == {
-        t: {"upstream_failed"} for t in ("plan_sources", "discover", "plan_chunks", "extract",
-                                         "validate", "load", "publish", "check_sources")}
+        t: {"upstream_failed"} for t in ("discover", "plan_chunks", "extract", "validate",
+                                         "load", "publish", "check_sources")}
     db = sqlite3.connect(airflow_home / "airflow.db")
     retried = db.execute("SELECT COUNT(*) FROM task_instance_history WHERE run_id = ? "
-                         "AND task_id = 'check_params'", (run_id,)).fetchone()[0]
+                         "AND task_id = 'plan_sources'", (run_id,)).fetchone()[0]
     db.close()
     assert retried == 0
     assert not warehouse.exists()  # no work was done
