@@ -1,23 +1,29 @@
-"""One polling cycle over 10,000 feeds into PostgreSQL: discovery and poll state only.
+"""One hourly polling cycle over 10,000 feeds, end to end, into PostgreSQL.
 
 A local server (uvicorn, its own process) serves N generated RSS feeds of 20 entries at
-/feed/<i>.xml. The benchmark primes every feed once (their first poll), then measures one
-hourly cycle on a simulated clock (T0 + 1 h, when every live feed is due again):
+/feed/<i>.xml, with an ETag and Last-Modified (304 to a conditional request that matches),
+and an article page (~300 words of generated text, its own ETag) behind every entry. The
+benchmark primes the warehouse with one first poll of every feed, then measures one hourly
+cycle on a simulated clock (T0 + 1 h, when every live feed is due again), through the
+functions the CLI uses, in --procs worker processes (as the DAG's batched tasks would):
 
-    plan        which sources are due (etl.pipeline.polls.plan_sources on the poll state)
-    discover    every due feed fetched and parsed (etl.sources.feeds.discover_feed through
-                one shared etl.fetch.Fetcher, a thread pool of --workers)
-    record      every source's poll written (etl.polling.record_polls: one transaction)
+    plan      which sources are due (etl.pipeline.polls.due_sources on the poll state)
+    ingest    each due source through the whole chain (etl.pipeline.runner.ingest_source:
+              conditional GET of the feed, discover, fetch, extract, validate, load) and
+              its poll recorded (record_source_poll) — per source class below
+    revisit   the stored articles due for a revisit (etl.revisit.revisit, conditional GET,
+              change detection, versions)
 
-In steady state ~3 % of the feeds have a new entry per cycle, 1 % have died (410: hard),
-1 % answer 503 (soft). New entries are counted against the URLs the feed listed in the
-previous cycle (held in memory here): the full pipeline leaves that to the fetch ledger
-and goes on to fetch, extract and load the new articles — not measured here.
+Feeds: ~3 % busy (a new entry every cycle), 1 % die (410 from the cycle on: hard), 1 %
+answer 503 (soft), the rest quiet (unchanged: 304). Entries older than the sources'
+max_age_days (7) stand for what earlier cycles loaded: they are accounted at discover and
+not fetched. In the measured cycle the busy feeds' entries of the prime are due for their
+1-hour revisit; a fifth of those pages had their headline rewritten.
 
-All feeds are on one host (127.0.0.1), so the per-host limiter is set to let --workers
-requests in at once with no delay; a real 10,000-feed list spreads over thousands of hosts.
+All feeds are on one host (127.0.0.1), so the per-host limiter lets --workers requests in
+at once with no delay; a real 10,000-feed list spreads over thousands of hosts.
 
-    .venv/bin/python benchmarks/polling_scale.py [--feeds 10000] [--workers 32]
+    .venv/bin/python benchmarks/polling_scale.py [--feeds 10000] [--procs 4]
         [--warehouse postgresql://postgres@127.0.0.1:5432/news_etl_polling_bench]
 """
 
@@ -27,158 +33,163 @@ import argparse
 import json
 import logging
 import os
-import socket
-import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+import urllib.request
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import TreeRssSampler, fmt_load, load_average
+from benchmarks.polling_scale_site import start_server
 
-ENTRIES = 20
-T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 DEFAULT_WAREHOUSE = "postgresql://postgres@127.0.0.1:5432/news_etl_polling_bench"
+MAX_AGE_DAYS = 7
 
 
-# -- the server (child process) -------------------------------------------------------------
+# -- the cycle (worker processes: one batch of sources each, as a batched DAG task) ----------
 
-def feed_kind(i: int) -> str:
-    """busy (a new entry every cycle), dead (410 once the cycle > 0), flaky (503), quiet."""
-    if i % 100 == 0:
-        return "dead"
-    if i % 100 == 1:
-        return "flaky"
-    return "busy" if i % 33 == 2 else "quiet"
+def _quiet_logs() -> None:
+    logging.basicConfig(level=logging.ERROR)  # the suspensions would be 1 % of the feeds
+    logging.getLogger("etl").setLevel(logging.CRITICAL)
 
 
-def feed_xml(port: int, i: int, cycle: int) -> bytes:
-    total = ENTRIES + (cycle if feed_kind(i) == "busy" else 0)
-    dated = format_datetime(T0, usegmt=True)
-    items = "".join(
-        f"<item><title>Story {k} of feed {i}</title>"
-        f"<link>http://127.0.0.1:{port}/a/{i}/{k}</link><pubDate>{dated}</pubDate></item>"
-        for k in range(total - 1, total - ENTRIES - 1, -1))
-    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
-            f"<title>Feed {i}</title><link>http://127.0.0.1:{port}/</link>{items}"
-            f"</channel></rss>").encode()
-
-
-def serve(port: int) -> None:
-    import uvicorn
-
-    state = {"cycle": 0}
-
-    async def app(scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return
-        path = scope["path"]
-        status, body, ctype = 404, b"not found", b"text/plain"
-        if path.startswith("/cycle/"):
-            state["cycle"] = int(path.rsplit("/", 1)[1])
-            status, body = 200, b"ok"
-        elif path.startswith("/feed/") and path.endswith(".xml"):
-            i = int(path[len("/feed/"):-len(".xml")])
-            kind = feed_kind(i)
-            if state["cycle"] > 0 and kind == "dead":
-                status, body = 410, b"gone"
-            elif state["cycle"] > 0 and kind == "flaky":
-                status, body = 503, b"busy"
-            else:
-                status, body, ctype = 200, feed_xml(port, i, state["cycle"]), (
-                    b"application/rss+xml")
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", ctype),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                http="httptools", loop="uvloop")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server() -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the feed server did not start")
-
-
-# -- the cycle ---------------------------------------------------------------------------------
-
-def _sources(port: int, feeds: int, workers: int):
+def build_sources(port: int, indices: list[int], workers: int) -> list:
     from etl.config import HttpSettings, SourceConfig
 
     http = HttpSettings(allow_hosts=("127.0.0.1",), obey_robots=False, min_delay_s=0.0,
                         max_per_host=workers, retries=0, timeout_s=10.0, workers=workers)
-    return http, {f"feed-{i:05d}": SourceConfig(
-        name=f"feed-{i:05d}", kind="feed", location=f"http://127.0.0.1:{port}/feed/{i}.xml",
-        http=http, max_age_days=3650) for i in range(feeds)}
+    return [SourceConfig(name=f"feed-{i:05d}", kind="feed", language="en",
+                         location=f"http://127.0.0.1:{port}/feed/{i}.xml", http=http,
+                         max_age_days=MAX_AGE_DAYS) for i in indices]
 
 
-def cycle(sources_file, configs, fetcher, warehouse, seen: dict[str, set[str]], now,
-          workers: int, server_pid: int) -> dict[str, float | int]:
+def _options(work: str):
+    from etl.pipeline import RunOptions
+
+    return RunOptions(workers=1, archive_root=f"{work}/archive", data_docs_dir=f"{work}/docs")
+
+
+def _classify(report) -> str:
+    discover = next((s for s in report.stage_stats if s["stage"] == "discover"), {})
+    if report.status != "success":
+        return "feed failed (410/503)"
+    if discover.get("dropped", {}).get("feed_not_modified"):
+        return "feed 304 (not parsed)"
+    loaded = sum(n for o, n in report.outcomes.items() if o.value == "loaded")
+    return "feed read, new entries loaded" if loaded else "feed read, nothing new"
+
+
+def _tally(reports, into: dict) -> None:
+    for report in reports:
+        into["outcomes"].update({o.value: n for o, n in report.outcomes.items()})
+        for stage in report.stage_stats:
+            into["reasons"].update({f"{stage['stage']}:{r}": n
+                                    for r, n in stage["dropped"].items()})
+        into["unbalanced"] += not report.balanced
+
+
+def ingest_batch(job: tuple) -> dict:
+    """The due sources of one batch through the whole chain, each poll recorded."""
+    url, port, indices, run_id, now_iso, workers, work = job
+    _quiet_logs()
+    from etl.dedup.canonical import CanonicalTracker
+    from etl.pipeline.polls import record_source_poll
+    from etl.pipeline.runner import ingest_source
+    from etl.warehouse import Warehouse
+
+    warehouse, now = Warehouse(url), datetime.fromisoformat(now_iso)
+    canonicals = CanonicalTracker()  # one per task here; one per run in `ingest`
+    out: dict = {"seconds": Counter(), "sources": Counter(), "outcomes": Counter(),
+                 "reasons": Counter(), "unbalanced": 0, "cpu_s": time.process_time()}
+    for source in build_sources(port, indices, workers):
+        start = time.perf_counter()
+        report = ingest_source(source, warehouse, run_id, _options(work), canonicals)
+        record_source_poll(warehouse, report, now)
+        kind = _classify(report)
+        out["seconds"][kind] += time.perf_counter() - start
+        out["sources"][kind] += 1
+        _tally([report], out)
+    out["cpu_s"] = time.process_time() - out["cpu_s"]
+    warehouse.dispose()
+    return out
+
+
+def revisit_batch(job: tuple) -> dict:
+    """`news-etl revisit` over one batch of sources: what is due at `now`."""
+    url, port, indices, run_id, now_iso, workers, work = job
+    _quiet_logs()
+    from etl.revisit import revisit
+    from etl.warehouse import Warehouse
+
+    warehouse = Warehouse(url)
+    out: dict = {"outcomes": Counter(), "reasons": Counter(), "unbalanced": 0,
+                 "cpu_s": time.process_time()}
+    summary = revisit(warehouse, build_sources(port, indices, workers), run_id=run_id,
+                      now=datetime.fromisoformat(now_iso), options=_options(work))
+    out["sources"] = Counter({"with revisits due": len(summary.reports)})
+    _tally(summary.reports, out)
+    out["cpu_s"] = time.process_time() - out["cpu_s"]
+    warehouse.dispose()
+    return out
+
+
+def run_phase(pool, fn, url, port, indices, run_id, now, workers, work, batch) -> dict:
+    jobs = [(url, port, indices[b:b + batch], run_id, now.isoformat(), workers, work)
+            for b in range(0, len(indices), batch)]
+    start = time.perf_counter()
+    total: dict = {"seconds": Counter(), "sources": Counter(), "outcomes": Counter(),
+                   "reasons": Counter(), "unbalanced": 0, "cpu_s": 0.0}
+    for part in pool.map(fn, jobs):
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + value if not isinstance(value, Counter) else (
+                total[key] + value)
+    total["wall_s"] = round(time.perf_counter() - start, 1)
+    total["cpu_s"] = round(total["cpu_s"], 1)
+    total["seconds"] = {k: round(v, 1) for k, v in total["seconds"].items()}
+    return {k: dict(v) if isinstance(v, Counter) else v for k, v in total.items()}
+
+
+def plan(url: str, names: list[str], now: datetime) -> tuple[list[int], float]:
+    from etl.pipeline.polls import due_sources
+    from etl.warehouse import Warehouse
+
+    warehouse = Warehouse(url)
+    start = time.perf_counter()
+    due, _ = due_sources(warehouse, names, now)
+    took = time.perf_counter() - start
+    warehouse.dispose()
+    return sorted(int(n.split("-")[1]) for n in due), round(took, 2)
+
+
+def batch_size(sources: int, procs: int, asked: int) -> int:
+    """Sources per batched task: as asked, else four batches per process, at most 250."""
+    return asked or max(1, min(250, -(-sources // (4 * procs))))
+
+
+def cycle(pool, url, port, feeds, t0, now, revisit_now, workers, work, procs, batch,
+          server_pid, label) -> dict:
     import psutil
 
-    from etl.pipeline.polls import plan_sources
-    from etl.polling import FailureKind, PollResult, failure_kind, record_polls
-    from etl.sources.errors import SourceError
-    from etl.sources.feeds import discover_feed
-
     server = psutil.Process(server_pid)
-    cpu0, server_cpu0 = time.process_time(), sum(server.cpu_times()[:2])
-    t0 = time.perf_counter()
-    due, not_due = plan_sources(sources_file, None, warehouse, due_only=True, now=now)
-    t_plan = time.perf_counter() - t0
-
-    def poll(name: str) -> tuple[str, PollResult]:
-        try:
-            urls = {a.url for a in discover_feed(configs[name], fetcher)}
-        except SourceError as exc:
-            return name, PollResult(error=str(exc), failure_kind=failure_kind(str(exc)))
-        new = len(urls - seen.get(name, set()))
-        seen[name] = urls
-        return name, PollResult(new)
-
-    t1 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(poll, due))
-    t_discover = time.perf_counter() - t1
-
-    t2 = time.perf_counter()
-    record_polls(warehouse, results, now)
-    t_record = time.perf_counter() - t2
-    failed = [r for _, r in results if r.failed]
-    return {
-        "due": len(due), "not_due": len(not_due),
-        "with_new_entries": sum(1 for _, r in results if r.new_items > 0),
-        "new_entries": sum(r.new_items for _, r in results),
-        "hard_failures": sum(1 for r in failed if r.failure_kind == FailureKind.HARD),
-        "soft_failures": sum(1 for r in failed if r.failure_kind == FailureKind.SOFT),
-        "plan_s": round(t_plan, 2), "discover_s": round(t_discover, 2),
-        "record_s": round(t_record, 2),
-        "total_s": round(t_plan + t_discover + t_record, 2),
-        "feeds_per_s": round(len(due) / t_discover, 1) if t_discover else 0.0,
-        # CPU seconds over the cycle: this process (plan, HTTP client, parsing, writes)
-        # and the feed server's; PostgreSQL's are not counted.
-        "client_cpu_s": round(time.process_time() - cpu0, 1),
-        "server_cpu_s": round(sum(server.cpu_times()[:2]) - server_cpu0, 1),
-    }
+    server_cpu0, load_before, start = sum(server.cpu_times()[:2]), load_average(), \
+        time.perf_counter()
+    due, plan_s = plan(url, [f"feed-{i:05d}" for i in range(feeds)], now)
+    ingest = run_phase(pool, ingest_batch, url, port, due, f"bench__{label}", now, workers,
+                       work, batch_size(len(due), procs, batch))
+    revisits = (run_phase(pool, revisit_batch, url, port, list(range(feeds)),
+                          f"bench-revisit__{label}", revisit_now, workers, work,
+                          batch_size(feeds, procs, batch))
+                if revisit_now else None)
+    return {"due": len(due), "plan_s": plan_s, "ingest": ingest, "revisit": revisits,
+            "total_s": round(time.perf_counter() - start, 1),
+            "server_cpu_s": round(sum(server.cpu_times()[:2]) - server_cpu0, 1),
+            "load_before": fmt_load(load_before), "load_after": fmt_load(load_average())}
 
 
 def fresh_database(url: str) -> str:
@@ -199,45 +210,40 @@ def fresh_database(url: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--procs", type=int, default=4, help="worker processes (batched tasks)")
+    parser.add_argument("--workers", type=int, default=8, help="fetch threads per source")
+    parser.add_argument("--batch", type=int, default=0,
+                        help="sources per batch (default: 4 batches per process, at most 250)")
     parser.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        serve(args.serve)
-        return 0
-    logging.basicConfig(level=logging.ERROR)  # the suspensions would be 1 % of the feeds
-    logging.getLogger("etl").setLevel(logging.CRITICAL)
-    from etl.config import SourcesFile
-    from etl.fetch import Fetcher
+    _quiet_logs()
     from etl.warehouse import Warehouse
 
-    server, port = start_server()
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    server, port = start_server(t0)
+    work = tempfile.mkdtemp(prefix="polling-scale-")
     try:
         warehouse = Warehouse(fresh_database(args.warehouse))
         warehouse.migrate()
-        t_cfg = time.perf_counter()
-        http, configs = _sources(port, args.feeds, args.workers)
-        sources_file = SourcesFile(Path("generated.yml"), tuple(configs.values()), http)
-        t_cfg = time.perf_counter() - t_cfg
-        seen: dict[str, set[str]] = {}
-        import urllib.request
-
-        with Fetcher(http) as fetcher, TreeRssSampler(os.getpid()) as rss:
-            prime = cycle(sources_file, configs, fetcher, warehouse, seen, T0, args.workers,
-                          server.pid)
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/cycle/1").read()
-            load_before = load_average()
-            steady = cycle(sources_file, configs, fetcher, warehouse, seen,
-                           T0 + timedelta(hours=1), args.workers, server.pid)
-            load_after = load_average()
-        print(json.dumps({
-            "feeds": args.feeds, "workers": args.workers, "cores": os.cpu_count(),
-            "build_configs_s": round(t_cfg, 2), "first_poll": prime, "hourly_cycle": steady,
-            "peak_rss_mb_with_server": round(rss.peak / 2**20),
-            "load_before": fmt_load(load_before), "load_after": fmt_load(load_after),
-        }, indent=2))
         warehouse.dispose()
+        context = get_context("spawn")
+        common = (args.warehouse, port, args.feeds, t0)
+        with TreeRssSampler(os.getpid()) as rss, ProcessPoolExecutor(
+                args.procs, mp_context=context) as pool:
+            prime = cycle(pool, *common, t0, None, args.workers, work, args.procs,
+                          args.batch, server.pid, "prime")
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/cycle/1").read()
+            # One hour later: every live feed is due, and so are the articles the prime
+            # stored (their first revisit, 1 h after they were stored).
+            hourly = cycle(pool, *common, t0 + timedelta(hours=1),
+                           datetime.now(UTC) + timedelta(hours=1), args.workers, work,
+                           args.procs, args.batch, server.pid, "hourly")
+        print(json.dumps({
+            "feeds": args.feeds, "procs": args.procs, "workers": args.workers,
+            "batch": args.batch, "cores": os.cpu_count(), "first_poll": prime,
+            "hourly_cycle": hourly, "peak_rss_mb_tree": round(rss.peak / 2**20),
+            "peak_processes": rss.peak_processes,
+        }, indent=2))
     finally:
         server.terminate()
         server.wait(timeout=30)

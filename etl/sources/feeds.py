@@ -194,10 +194,8 @@ def _read(source: SourceConfig, fetcher: Fetcher | None, url: str,
     etag, last_modified = ledger.validators(url)
     result = fetcher.fetch(url, accept="feed", etag=etag, last_modified=last_modified)
     if result.not_modified:
-        ledger.record(url, status=result.status, reason=None, fetched_at=result.fetched_at,
-                      final_url=result.final_url, etag=result.headers.get("etag"),
-                      last_modified=result.headers.get("last-modified"))
-        ledger.flush()
+        # Nothing to write: the validators and the run that read the body stand, and the
+        # poll itself is recorded in the poll state (a commit per feed saved).
         raise FeedNotModified(url, f"304 Not Modified (sent {_sent(etag, last_modified)})")
     if result.reason is not None or result.body is None:
         raise SourceError(f"source {source.name!r}: cannot fetch {url}: {result.reason}"
