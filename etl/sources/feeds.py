@@ -269,12 +269,18 @@ def discover_feed(
 
     With a `ledger`, a feed unchanged since its last read is not parsed: the feed itself
     goes to `on_skip` as one item with reason `feed_not_modified`, and nothing is yielded.
+    The ledger is left out when the run takes only part of the feed (an item cap, an
+    interval): the read is then not "every entry accounted for".
 
     Raises SourceError (naming the source) when the feed is unreachable, malformed
     beyond reading, or not a feed.
     """
     limit = item_limit(source, max_items)
     window = window or DateWindow()
+    if limit is not None or window.since is not None or window.until is not None:
+        # A run that takes part of the feed (a cap, a backfill's interval) must neither
+        # send validators nor leave its read as the one a later 304 stands on.
+        ledger = None
     try:
         feed_url, entries = read_feed(source, fetcher, ledger)
     except FeedNotModified as unchanged:

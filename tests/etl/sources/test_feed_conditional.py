@@ -158,3 +158,26 @@ def test_feed_of_a_run_that_left_an_entry_failed_is_read_in_full(server, sources
     # No validators sent: the failed entry must be seen again (here: in its backoff).
     assert site.requests[-1] == (None, None, 200) and len(parses) == 2
     assert dropped == {} and counts[0] == 2
+
+
+@pytest.mark.parametrize("partial", [{"max_items": 1}, {"since": "interval"}],
+                         ids=["max-items", "interval"])
+def test_a_run_that_takes_part_of_the_feed_is_not_conditional(server, sources_path,
+                                                               warehouse, parses, partial):
+    from datetime import UTC, datetime, timedelta
+
+    site = ConditionalFeed(server, ["ferry", "bakery"])
+    options = ({"max_items": 1} if "max_items" in partial else
+               {"since": datetime.now(UTC) - timedelta(hours=1)})  # entries are a day old
+    summary = ingest(load_sources(sources_path), warehouse, run_id="partial",
+                     options=RunOptions(workers=1, **options))
+    assert summary.reports[0].balanced and stored(warehouse) == (
+        {"ferry"} if "max_items" in partial else set())
+    # The partial read vouches for nothing: the next run reads the feed in full.
+    counts, dropped = run(warehouse, sources_path, "full")
+    assert site.requests == [(None, None, 200), (None, None, 200)] and len(parses) == 2
+    assert stored(warehouse) == {"ferry", "bakery"} and dropped == {}
+    # Now the full read stands: a 304.
+    counts, dropped = run(warehouse, sources_path, "next")
+    assert site.requests[-1][2] == 304 and dropped == {"feed_not_modified": 1}
+    assert counts == (1, 0, 0, 0, 0, 1)
