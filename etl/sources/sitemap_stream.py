@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024  # decompressed bytes handed to the parser at a time
 _IN_SLICE = 16 * 1024  # compressed bytes per decompress call (bounds each call's copy)
+MAX_LINE = 16 * 1024  # longer lines of a plain-text sitemap are skipped (_lines)
 HEAD = 64 * 1024  # bytes read before judging XML vs text and checking the DOCTYPE
 
 
@@ -199,12 +200,23 @@ def _entry(node: etree._Element, base_url: str) -> SitemapEntry | None:
 
 
 def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """The body's lines. A line longer than MAX_LINE cannot be a URL or a `Sitemap:` line:
+    it is skipped as it streams by, so a body without newlines (a decompression bomb of
+    zeros, say) costs one pass instead of copying an ever longer remainder."""
     carry = b""
+    overlong = False
     for chunk in chunks:
-        carry += chunk
-        *complete, carry = carry.split(b"\n")
-        for line in complete:
-            yield line.decode("utf-8", errors="replace").strip()
+        *complete, rest = chunk.split(b"\n")
+        if complete:
+            if not overlong:
+                yield (carry + complete[0]).decode("utf-8", errors="replace").strip()
+            for line in complete[1:]:
+                yield line.decode("utf-8", errors="replace").strip()
+            carry, overlong = b"", False
+        if not overlong:
+            carry += rest
+            if len(carry) > MAX_LINE:
+                carry, overlong = b"", True
     if carry:
         yield carry.decode("utf-8", errors="replace").strip()
 

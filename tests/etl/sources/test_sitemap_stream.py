@@ -125,3 +125,24 @@ def test_text_sitemap_and_robots_stream() -> None:
     robots = b"User-agent: *\nDisallow:\n" + b"x" * 70_000 + b"\nSitemap: /late.xml\n"
     kind, entries = parse_sitemap(robots, "http://127.0.0.1/robots.txt")
     assert kind == "index" and [e.url for e in entries] == ["http://127.0.0.1/late.xml"]
+
+
+def test_an_endless_line_is_skipped_in_one_pass_with_bounded_memory() -> None:
+    """A text body without newlines (a bomb of zeros, say) is not kept as one ever longer
+    line: the URLs around it are read and the overlong line is dropped as it streams by."""
+    def chunks():
+        yield b"http://127.0.0.1/before\n"
+        for _ in range(320):  # 20 MB without a newline
+            yield b"\0" * (64 * 1024)
+        yield b"\nhttp://127.0.0.1/after\n"
+
+    tracemalloc.start()
+    try:
+        sitemap = open_sitemap(chunks, "http://127.0.0.1/list.txt")
+        urls = [e.url for e in sitemap.entries]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sitemap.kind == "urlset"
+    assert urls == ["http://127.0.0.1/before", "http://127.0.0.1/after"]
+    assert peak < 2 * 2**20, peak
