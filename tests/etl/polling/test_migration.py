@@ -3,19 +3,10 @@ with it, and leave source_health (0002) as it was."""
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import inspect
+from support.migrations import downgrade
 
-from etl.warehouse import MIGRATIONS_DIR, Warehouse
-
-
-def _downgrade(wh: Warehouse, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with wh.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+from etl.warehouse import Warehouse
 
 
 def test_0010_up_down_up(warehouse_url: str) -> None:
@@ -26,7 +17,7 @@ def test_0010_up_down_up(warehouse_url: str) -> None:
     assert {"source_poll_health", "source_health"} <= set(insp.get_view_names())
     assert "ix_source_poll_state_next_due_at" in {
         i["name"] for i in insp.get_indexes("source_poll_state")}
-    _downgrade(wh, "0009")
+    downgrade(wh, "0009")
     insp = inspect(wh.engine)
     assert "source_poll_state" not in insp.get_table_names()
     assert "source_poll_health" not in insp.get_view_names()

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import MetaData, Table, inspect, text
+from support.migrations import downgrade
 
 from etl.records import Article
-from etl.warehouse import MIGRATIONS_DIR, Warehouse
+from etl.warehouse import Warehouse
 from etl.warehouse.load import article_row
-
-
-def _downgrade(wh: Warehouse, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with wh.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
 
 
 def test_0009_up_and_down_with_data(warehouse_url: str) -> None:
@@ -37,7 +28,7 @@ def test_0009_up_and_down_with_data(warehouse_url: str) -> None:
             1, None)
         assert conn.execute(text("SELECT COUNT(*) FROM article_changes")).scalar_one() == 0
         assert "article_changes" in inspect(conn).get_view_names()
-    _downgrade(wh, "0008")
+    downgrade(wh, "0008")
     with wh.engine.connect() as conn:
         insp = inspect(conn)
         assert "version" not in {c["name"] for c in insp.get_columns("articles")}

@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, Table, inspect, text
+from support.migrations import downgrade
 
 from etl.records import Outcome
 from etl.warehouse import MIGRATIONS_DIR, Warehouse
@@ -108,14 +109,6 @@ def test_upgrade_from_0001_with_data(warehouse_url: str, make_article, make_reje
     wh.dispose()
 
 
-def _downgrade(wh: Warehouse, revision: str) -> None:
-    from alembic import command
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with wh.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
 
 
 def _insert_as_stored(conn, table: str, rows: list[dict]) -> None:
@@ -195,7 +188,7 @@ def test_upgrade_from_0005_settles_processed_ledger_rows_and_keys_items(
             "run_id": "run-1", "recorded_at": now, "occurrence": n}
             for source, n in (("other", 1), ("wire", 2))])
 
-    _downgrade(wh, "0005")
+    downgrade(wh, "0005")
     assert _version(wh) == "0005"
     with wh.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM article_duplicates")).scalar() == 1
