@@ -64,6 +64,12 @@ def _label(items: list[str], name=lambda item: item) -> str:
     return name(items[0]) + (f" +{len(items) - 1}" if len(items) > 1 else "") if items else "-"
 
 
+def _by_name(chunks: list[str]) -> dict:
+    """The sources of these chunk folders (<run>/<source>/chunk-N), by name."""
+    names = list(dict.fromkeys(Path(chunk).parent.name for chunk in chunks))
+    return {source.name: source for source in _sources().select(names)}
+
+
 def _chunk_name(chunk: str) -> str:
     path = Path(chunk)
     return f"{path.parent.name}/{path.name}"
@@ -178,10 +184,9 @@ def news_ingest():
         context = get_current_context()
         context["chunk_label"] = _label(chunks, _chunk_name)  # type: ignore[typeddict-unknown-key]
         options, warehouse = _options(params or {}), WarehouseHook().get_warehouse(settings())
-        configured, run_id = _sources(), context["run_id"]
+        by_name, run_id = _by_name(chunks), context["run_id"]
         return run_chunks(chunks, "extract.json", lambda chunk: stage_fetch_extract(
-            chunk, configured.select([Path(chunk).parent.name])[0], run_id, options,
-            warehouse))
+            chunk, by_name[Path(chunk).parent.name], run_id, options, warehouse))
 
     @task
     def validate(chunks: list[str]) -> list[str]:
@@ -191,10 +196,10 @@ def news_ingest():
         from etl.pipeline import stage_validate
         from etl.pipeline.batches import run_chunks
 
-        configured, default = _sources(), settings().min_words
+        by_name, default = _by_name(chunks), settings().min_words
 
         def check(chunk: str) -> str:
-            source = configured.select([Path(chunk).parent.name])[0]
+            source = by_name[Path(chunk).parent.name]
             min_words = source.min_words if source.min_words is not None else default
             return stage_validate(chunk, {source.name: min_words})
 

@@ -62,6 +62,16 @@ def test_3000_sources_fit_airflows_max_map_length(dag_module, monkeypatch) -> No
     assert [n for batch in batches for n in batch] == names
 
 
+def test_sources_yml_is_parsed_by_libyaml() -> None:
+    """Every task parses sources.yml; with thousands of sources the pure-Python parser
+    alone took seconds per task."""
+    import yaml
+
+    from etl.config import SAFE_LOADER
+
+    assert SAFE_LOADER is yaml.CSafeLoader
+
+
 def _sources_file(tmp_path: Path, count: int) -> Path:
     from support.local_site import STORY, page
 
