@@ -172,8 +172,9 @@ def batch_size(sources: int, procs: int, asked: int) -> int:
     return asked or max(1, min(250, -(-sources // (4 * procs))))
 
 
-def cycle(pool, url, port, feeds, t0, now, revisit_now, workers, work, procs, batch,
+def cycle(pool, url, port, feeds, now, revisit_now, workers, work, procs, batch,
           server_pid, label) -> dict:
+    """plan, ingest and (when `revisit_now`) revisit; the poll clock is `now`."""
     import psutil
 
     server = psutil.Process(server_pid)
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         warehouse.migrate()
         warehouse.dispose()
         context = get_context("spawn")
-        common = (args.warehouse, port, args.feeds, t0)
+        common = (args.warehouse, port, args.feeds)
         with TreeRssSampler(os.getpid()) as rss, ProcessPoolExecutor(
                 args.procs, mp_context=context) as pool:
             prime = cycle(pool, *common, t0, None, args.workers, work, args.procs,
