@@ -212,23 +212,3 @@ class FeedLedger(FetchLedger):
             return None
         finished = row.get("body_run_status") == "success" and not row.get("body_run_failed")
         return row if row.get("body_settled") or finished else None
-
-    def record(self, url: str, **values: Any) -> None:
-        previous = self.state(url) or {}
-        super().record(url, **values)
-        row = self._pending.get(url)
-        if row is not None and row["body_run_id"] == previous.get("body_run_id"):
-            # Same body as before (304, unchanged): its run's record still vouches for it.
-            row["body_run_status"] = previous.get("body_run_status")
-            row["body_run_failed"] = previous.get("body_run_failed")
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        extra = ("body_run_status", "body_run_failed")
-        kept = {url: {k: row.pop(k) for k in extra if k in row}
-                for url, row in self._pending.items()}
-        pending = dict(self._pending)
-        super().flush()
-        for url, row in pending.items():
-            self._known[url] = {**row, **kept[url]}
