@@ -181,3 +181,20 @@ def test_a_run_that_takes_part_of_the_feed_is_not_conditional(server, sources_pa
     counts, dropped = run(warehouse, sources_path, "next")
     assert site.requests[-1][2] == 304 and dropped == {"feed_not_modified": 1}
     assert counts == (1, 0, 0, 0, 0, 1)
+
+
+@pytest.mark.parametrize("status", ["running", "source_failed"])
+def test_feed_read_by_a_run_that_did_not_finish_well_is_read_in_full(
+        server, sources_path, warehouse, parses, status):
+    from sqlalchemy import update
+
+    site = ConditionalFeed(server, ["ferry", "bakery"])
+    run(warehouse, sources_path, "first")
+    # As if the first run had crashed after discovery (still `running`) or failed as a
+    # whole: its read of the feed vouches for nothing.
+    with warehouse.begin() as conn:
+        conn.execute(update(ingest_runs).where(ingest_runs.c.run_id == "first")
+                     .values(status=status))
+    counts, dropped = run(warehouse, sources_path, "second")
+    assert site.requests[-1] == (None, None, 200) and len(parses) == 2
+    assert counts == (2, 0, 0, 0, 0, 2) and dropped == {}  # entries already_loaded
