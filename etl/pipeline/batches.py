@@ -20,6 +20,7 @@ from etl.config import SourceConfig
 from etl.pipeline.options import RunOptions
 from etl.pipeline.staging import run_dir, stage_discover
 from etl.sources import SourceError
+from etl.warehouse import Warehouse
 
 T = TypeVar("T")
 
@@ -41,8 +42,10 @@ def discovered(root: Path, run_id: str, source: str) -> bool:
 
 def discover_batch(sources: Sequence[SourceConfig], run_id: str, root: Path,
                    options: RunOptions | None = None,
-                   log: Callable[[str], None] = print) -> int:
-    """stage_discover for each source of a batch; returns the chunks found.
+                   log: Callable[[str], None] = print,
+                   warehouse: Warehouse | None = None) -> int:
+    """stage_discover for each source of a batch (with the warehouse: conditional feed
+    reads and unchanged sitemap children skipped); returns the chunks found.
 
     A source already discovered by an earlier try of this run is skipped (its chunks are
     kept). A failed source is recorded by stage_discover (meta.json; stage_load reports it)
@@ -53,7 +56,8 @@ def discover_batch(sources: Sequence[SourceConfig], run_id: str, root: Path,
             log(f"{source.name}: discovered by an earlier try")
             continue
         try:
-            chunks += len(stage_discover(source, run_id, root, options))
+            chunks += len(stage_discover(source, run_id, root, options,
+                                         warehouse=warehouse))
         except SourceError as exc:
             failed.append(f"{source.name}: {exc}")
     if failed:

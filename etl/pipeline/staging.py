@@ -84,9 +84,13 @@ def read_items(path: Path) -> Iterator[Article]:
 
 
 def stage_discover(source: SourceConfig, run_id: str, root: Path,
-                   options: RunOptions | None = None, chunk_size: int = CHUNK_SIZE) -> list[str]:
+                   options: RunOptions | None = None, chunk_size: int = CHUNK_SIZE,
+                   warehouse: Warehouse | None = None) -> list[str]:
     """Discover one source's items and split them into chunk folders of `chunk_size` items,
     each fetched and extracted by its own (mapped) task. Returns the chunk folders.
+    With the `warehouse`, a feed unchanged since its last full read is asked for with a
+    conditional GET and a sitemap index skips the children unchanged since theirs, as in
+    `news-etl ingest`.
 
     A source that fails part-way keeps the chunks found so far (they are processed and
     accounted for) and raises SourceError after recording the failure."""
@@ -108,7 +112,8 @@ def stage_discover(source: SourceConfig, run_id: str, root: Path,
     skipped = folder / "dropped-discover.jsonl"
     tmp = skipped.with_suffix(".jsonl.tmp")
     with tmp.open("w", encoding="utf-8") as drops:
-        ctx = RunContext.for_source(source, run_id, options, JsonlSink(drops))
+        ctx = RunContext.for_source(source, run_id, options, JsonlSink(drops),
+                                    warehouse=warehouse)
         with Runner(ctx) as runner:
             runner.run(stop="discovered", out=write_chunks)
     tmp.replace(skipped)

@@ -198,3 +198,32 @@ def test_feed_read_by_a_run_that_did_not_finish_well_is_read_in_full(
     counts, dropped = run(warehouse, sources_path, "second")
     assert site.requests[-1] == (None, None, 200) and len(parses) == 2
     assert counts == (2, 0, 0, 0, 0, 2) and dropped == {}  # entries already_loaded
+
+
+def staged_run(warehouse, sources_path: Path, run_id: str) -> tuple[int, ...]:
+    """What news_ingest's tasks do, in process: discover (with the warehouse, as the DAG's
+    discover task gives it), fetch and extract, validate and load each chunk; the counts."""
+    from etl.pipeline import stage_fetch_extract, stage_load, stage_validate
+    from etl.pipeline.batches import discover_batch
+    from etl.pipeline.staging import staged_chunks
+
+    sources = load_sources(sources_path)
+    root, options = sources_path.parent / "staging", RunOptions(workers=1)
+    discover_batch(sources.select(["wire"]), run_id, root, options, warehouse=warehouse)
+    for chunk in staged_chunks(run_id, root, ["wire"]):
+        stage_fetch_extract(chunk, sources.select(["wire"])[0], run_id, options,
+                            warehouse=warehouse)
+        stage_validate(chunk)
+    stage_load(run_id, root, ["wire"], warehouse)
+    with warehouse.engine.connect() as conn:
+        [row] = conn.execute(select(ingest_runs).where(ingest_runs.c.run_id == run_id)
+                             ).mappings().all()
+    return (row["discovered"], *(row[c] for c in OUTCOME_COLUMNS.values()))
+
+
+def test_the_airflow_tasks_read_an_unchanged_feed_conditionally(server, sources_path,
+                                                                warehouse, parses):
+    site = ConditionalFeed(server, ["ferry", "bakery", "bridge"])
+    assert staged_run(warehouse, sources_path, "scheduled-1") == (3, 3, 0, 0, 0, 0)
+    assert staged_run(warehouse, sources_path, "scheduled-2") == (1, 0, 0, 0, 0, 1)
+    assert [status for *_, status in site.requests] == [200, 304] and len(parses) == 1
