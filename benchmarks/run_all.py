@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
                     ["--sizes", "10000,100000,1000000"]),
     "load": ("load.py", [], []),
     "throughput": ("throughput.py", [], []),
+    "polling_scale": ("polling_scale.py", [], []),
 }
 _SECTION = re.compile(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->", re.S)
 # A report may open with a summary table between these markers: it is copied to the
