@@ -95,6 +95,8 @@ def stage_discover(source: SourceConfig, run_id: str, root: Path,
     A source that fails part-way keeps the chunks found so far (they are processed and
     accounted for) and raises SourceError after recording the failure."""
     options = options or RunOptions()
+    if warehouse is not None:
+        warehouse.ensure_schema()  # discover may be the run's first task to touch it
     folder = run_dir(root, run_id, source.name)
     for old in chunk_folders(folder):  # a retried task starts over
         shutil.rmtree(old)
