@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from etl.cli._interrupt import interrupt_guard
 from etl.cli.common import EXIT_CODES_HELP, EXIT_RUN_FAILED, EXIT_USAGE
 from etl.config import ConfigError
 from etl.settings import Settings
@@ -29,6 +30,7 @@ from etl.warehouse import (
 )
 
 log = logging.getLogger(__name__)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _command_modules() -> list:
@@ -65,8 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     settings: Settings | None = None
     try:
-        settings = Settings.load(warehouse_url=getattr(args, "warehouse", None))
-        return args.func(args, settings)
+        with interrupt_guard() as interrupted:
+            settings = Settings.load(warehouse_url=getattr(args, "warehouse", None))
+            code = args.func(args, settings)
+        if interrupted.is_set():  # Ctrl-C whose KeyboardInterrupt was swallowed
+            print("news-etl: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return code
     except ConfigError as exc:
         print(f"news-etl: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -85,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_RUN_FAILED
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
