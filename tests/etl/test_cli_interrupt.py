@@ -54,3 +54,16 @@ def test_a_command_whose_interrupt_was_swallowed_exits_130(tmp_path, monkeypatch
     monkeypatch.setattr(Settings, "load", classmethod(load_then_swallow))
     assert main(["sources", str(sources)]) == 130
     assert "news-etl: interrupted" in capsys.readouterr().err
+
+
+def test_a_swallowed_interrupt_prints_no_traceback(capfd, monkeypatch) -> None:
+    # Python's own hook, which prints "Exception ignored in … Traceback" (pytest's would
+    # turn it into a warning instead).
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    hook = sys.unraisablehook
+    with interrupt_guard() as interrupted:
+        victim = SwallowsInterrupt()
+        del victim
+    assert interrupted.is_set()
+    assert "Traceback" not in capfd.readouterr().err
+    assert sys.unraisablehook is hook
