@@ -180,6 +180,28 @@ class FetchLedger:
         self._new_body.clear()
 
 
+def read_with_body_run(warehouse: Warehouse, url: str) -> dict[str, Any] | None:
+    """`url`'s ledger row with the run record of the run that read its body, as
+    `body_run_status` and `body_run_failed` (None when that run left no record)."""
+    run = ingest_runs.c
+    query = (select(fetch_ledger, run.status.label("body_run_status"),
+                    run.failed.label("body_run_failed"))
+             .select_from(fetch_ledger.outerjoin(ingest_runs, and_(
+                 run.run_id == fetch_ledger.c.body_run_id,
+                 run.source == fetch_ledger.c.source)))
+             .where(fetch_ledger.c.url == url))
+    with warehouse.engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def body_run_vouches(row: dict[str, Any]) -> bool:
+    """The run that read the body finished its source with status `success` and no failed
+    item: every entry a document it read listed (a feed, a sitemap) reached its outcome.
+    Such documents are never settled by a load, so this run record is the proof."""
+    return row.get("body_run_status") == "success" and not row.get("body_run_failed")
+
+
 class FeedLedger(FetchLedger):
     """The fetch ledger for feed documents (etl.sources.feeds): a feed's validators answer
     a 304 once the run that read its body finished its source with status `success` and no
@@ -190,19 +212,11 @@ class FeedLedger(FetchLedger):
     def state(self, url: str) -> dict[str, Any] | None:
         if url in self._pending or url in self._known:
             return super().state(url)
-        run = ingest_runs.c
-        query = (select(fetch_ledger, run.status.label("body_run_status"),
-                        run.failed.label("body_run_failed"))
-                 .select_from(fetch_ledger.outerjoin(ingest_runs, and_(
-                     run.run_id == fetch_ledger.c.body_run_id,
-                     run.source == fetch_ledger.c.source)))
-                 .where(fetch_ledger.c.url == url))
-        with self.warehouse.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
+        row = read_with_body_run(self.warehouse, url)
         if len(self._known) >= 10_000:
             self._known.clear()
-        self._known[url] = dict(row) if row else None
-        return self._known[url]
+        self._known[url] = row
+        return row
 
     def _own(self, url: str) -> dict[str, Any] | None:
         row = self.state(url)
@@ -210,5 +224,4 @@ class FeedLedger(FetchLedger):
             return None
         if self.run_id is not None and row.get("body_run_id") == self.run_id:
             return None
-        finished = row.get("body_run_status") == "success" and not row.get("body_run_failed")
-        return row if row.get("body_settled") or finished else None
+        return row if row.get("body_settled") or body_run_vouches(row) else None

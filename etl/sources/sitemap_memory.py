@@ -24,12 +24,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
-
+from etl.fetch.ledger import body_run_vouches, read_with_body_run
 from etl.records import to_utc
 from etl.warehouse import Warehouse
 from etl.warehouse.load import _insert
-from etl.warehouse.schema import fetch_ledger, ingest_runs
+from etl.warehouse.schema import fetch_ledger
 
 # A publisher's clock may lag ours: a child changed just after we read it could carry a
 # lastmod slightly before that read. Such a child is read once more.
@@ -50,23 +49,12 @@ class SitemapMemory:
 
     def last_read(self, url: str) -> datetime | None:
         """When the last trusted full read of `url` by this source started, else None."""
-        run = ingest_runs.c
-        query = (select(fetch_ledger.c.source, fetch_ledger.c.last_status,
-                        fetch_ledger.c.last_reason, fetch_ledger.c.last_fetched_at,
-                        fetch_ledger.c.body_run_id, run.status, run.failed)
-                 .select_from(fetch_ledger.outerjoin(ingest_runs, and_(
-                     run.run_id == fetch_ledger.c.body_run_id,
-                     run.source == fetch_ledger.c.source)))
-                 .where(fetch_ledger.c.url == url))
-        with self.warehouse.engine.connect() as conn:
-            row = conn.execute(query).first()
-        if (row is None or row.source != self.source or row.last_reason is not None
-                or row.last_status != 200 or row.body_run_id is None
-                or row.body_run_id == self.run_id):
+        row = read_with_body_run(self.warehouse, url)
+        if (row is None or row["source"] != self.source or row["last_reason"] is not None
+                or row["last_status"] != 200 or row["body_run_id"] is None
+                or row["body_run_id"] == self.run_id or not body_run_vouches(row)):
             return None
-        if row.status != "success" or row.failed:
-            return None
-        return to_utc(row.last_fetched_at)
+        return to_utc(row["last_fetched_at"])
 
     def unchanged(self, url: str, lastmod: datetime | None) -> datetime | None:
         """The last full read of `url` when its `lastmod` is not after it; None when the
