@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import and_, select
 
 from etl.warehouse import Warehouse
-from etl.warehouse.load import _insert
+from etl.warehouse.load import upsert
 from etl.warehouse.schema import articles, fetch_ledger, ingest_runs
 
 BACKOFF_BASE = timedelta(minutes=30)
@@ -167,14 +167,11 @@ class FetchLedger:
                 group = [r for r in rows if (r["url"] in self._new_body) is new_body]
                 if not group:
                     continue
-                stmt = _insert(conn, fetch_ledger)
                 # Without a new body the settled state stays as the warehouse has it: a
                 # load may have settled it since this ledger read the row.
-                update = {c.name: stmt.excluded[c.name] for c in fetch_ledger.columns
-                          if c.name != "url"
-                          and (new_body or c.name not in ("body_run_id", "body_settled"))}
-                conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=update),
-                             group)
+                update = [c.name for c in fetch_ledger.columns if c.name != "url"
+                          and (new_body or c.name not in ("body_run_id", "body_settled"))]
+                upsert(conn, fetch_ledger, "url", group, update)
         self._known.update(self._pending)
         self._pending.clear()
         self._new_body.clear()

@@ -26,7 +26,7 @@ from etl.polling.rule import (
 )
 from etl.records import Outcome, to_utc
 from etl.warehouse import Warehouse
-from etl.warehouse.load import _insert
+from etl.warehouse.load import upsert
 from etl.warehouse.schema import source_poll_state
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,8 @@ def read_states(conn: Connection, names: Iterable[str] | None = None) -> dict[st
 
 def write_states(conn: Connection, states: list[PollState]) -> None:
     """Upsert the states (one statement, executed for many rows)."""
-    if not states:
-        return
-    stmt = _insert(conn, source_poll_state)
     columns = [c.name for c in source_poll_state.columns if c.name != "source"]
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["source"], set_={c: stmt.excluded[c] for c in columns}),
-        [_to_row(s) for s in states])
+    upsert(conn, source_poll_state, "source", [_to_row(s) for s in states], columns)
 
 
 @dataclass(frozen=True)

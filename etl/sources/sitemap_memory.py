@@ -27,7 +27,7 @@ from typing import Any
 from etl.fetch.ledger import body_run_vouches, read_with_body_run
 from etl.records import to_utc
 from etl.warehouse import Warehouse
-from etl.warehouse.load import _insert
+from etl.warehouse.load import upsert
 from etl.warehouse.schema import fetch_ledger
 
 # A publisher's clock may lag ours: a child changed just after we read it could carry a
@@ -81,9 +81,6 @@ class SitemapMemory:
         if not self._pending:
             return
         rows = sorted(self._pending.values(), key=lambda r: r["url"])
-        columns = [c for c in rows[0] if c != "url"]
         with self.warehouse.begin() as conn:
-            stmt = _insert(conn, fetch_ledger)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["url"], set_={c: stmt.excluded[c] for c in columns}), rows)
+            upsert(conn, fetch_ledger, "url", rows)
         self._pending.clear()

@@ -45,6 +45,18 @@ def _insert(conn: Connection, table: Table):
     return dialect.insert(table)
 
 
+def upsert(conn: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]],
+           columns: Sequence[str] | None = None) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE: `columns` (default: every column of the rows
+    but the key) take the new rows' values."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    columns = columns if columns is not None else [c for c in rows[0] if c != key]
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=[key], set_={c: stmt.excluded[c] for c in columns}), list(rows))
+
+
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
     """INSERT … ON CONFLICT DO NOTHING; returns how many rows were new."""
     if not rows:
