@@ -163,11 +163,9 @@ def _extract(ctx: RunContext) -> Built:
     return Built("extract", extract, [extract.stats], extract)
 
 
-def _detect_changes(ctx: RunContext) -> Built | None:
-    """Revisits only: unchanged pages end here (not_modified); changed ones go on with
-    their change kind noted (etl.revisit)."""
-    if ctx.revisions is None:
-        return None
+def _detect_changes(ctx: RunContext) -> Built:
+    """Revisits only (the step `applies` when the run has revisions): unchanged pages end
+    here (not_modified); changed ones go on with their change kind noted (etl.revisit)."""
     detect = ctx.revisions.detect_stage(ctx.sink)
     return Built("detect_changes", detect, [detect.stats], detect)
 
