@@ -22,9 +22,8 @@ from etl.dedup.canonical import CanonicalTracker
 from etl.pipeline.accounting import CountingSource, OutcomeBuffer
 from etl.pipeline.chain import Built, RunContext, Step, segment
 from etl.pipeline.options import RunOptions, new_run_id
-from etl.pipeline.polls import Clock, due_sources, record_source_poll, utc_now, with_not_due
+from etl.pipeline.polls import Clock, plan_sources, record_source_poll, utc_now, with_not_due
 from etl.pipeline.reports import RunSummary, SourceReport, finish_source
-from etl.polling import NotDue
 from etl.progress import RunProgress
 from etl.records import Article, Outcome
 from etl.sources import SourceError
@@ -199,11 +198,8 @@ def ingest(
     options = options or RunOptions()
     run_id = run_id or new_run_id()
     warehouse.ensure_schema()
-    selected = sources.select(names)
-    skipped: list[NotDue] = []
-    if due_only:
-        due, skipped = due_sources(warehouse, [s.name for s in selected], clock())
-        selected = [s for s in selected if s.name in set(due)]
+    planned, skipped = plan_sources(sources, names, warehouse, due_only=due_only, now=clock())
+    selected = sources.select(planned) if planned else []  # select([]) would mean all
     canonicals = CanonicalTracker()  # one per run: canonical links shared across sources
     reports = []
     for source in selected:

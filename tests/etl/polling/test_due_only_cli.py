@@ -87,6 +87,7 @@ def test_due_only_skips_a_source_that_is_not_due_and_accounts_for_it(
     for name in ("desk", "wire"):
         assert any(line.startswith(name) and "not_due (next due at" in line
                    for line in out.splitlines()), out
+    assert _rows(url, "SELECT source FROM ingest_runs WHERE run_id = 'r3'") == []  # none run
 
     # Without --due-only every selected source is read, due or not (a manual run).
     assert main(["ingest", *common, "--run-id", "r4", "--json"]) == 0
