@@ -24,7 +24,7 @@ PROFILE_GROUPS = [
     ("BatchLoader.load (dedup + write)", "etl/pipeline/loader.py", "load"),
     ("  near-dup MinHash signature", "etl/dedup/minhash.py", "signature"),
     ("  write_batch (INSERT)", "etl/warehouse/load.py", "write_batch"),
-    ("Data Docs (build_data_docs)", "etl/validate.py", "build_data_docs"),
+    ("Data Docs (build_data_docs)", "etl/data_docs.py", "build_data_docs"),
     ("schema (ensure_schema / migrations)", "etl/warehouse/__init__.py", "ensure_schema"),
 ]
 

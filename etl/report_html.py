@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+from etl.data_docs import data_docs_root
 from etl.records import safe_name
 from etl.report_data import (
     DEFAULT_HISTORY,
@@ -26,7 +27,6 @@ from etl.report_data import (
     SourceView,
     load_run_view,
 )
-from etl.validate import data_docs_root
 from etl.warehouse import Warehouse
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ values are passed down as parameters. Nothing else in `etl/` reads the environme
 | NEWS_ETL_SOURCES_FILE | `sources_file` (the DAGs' sources.yml) |
 | NEWS_ETL_STAGING_DIR, NEWS_ETL_DATA_DOCS_DIR, NEWS_ETL_ARCHIVE_ROOT | where files go (*) |
 | NEWS_ETL_MIN_WORDS, NEWS_ETL_NEAR_DUP_THRESHOLD | validation and dedup rules |
+| NEWS_ETL_DATA_DOCS | `data_docs`: false = no Data Docs sites (results stay in the warehouse) |
 | NEWS_ETL_TASK_WORKERS | extraction processes per Airflow task |
 | NEWS_ETL_SOURCES_PER_TASK, NEWS_ETL_MAX_MAPPED_TASKS | news_ingest's batches (docs/airflow.md) |
 | NEWS_ETL_REJECT_THRESHOLD, _REJECT_MIN_ITEMS, _REJECT_WINDOW_HOURS | news_analytics defaults |
@@ -41,8 +42,9 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 
 from etl.config import HTTP_SETTING_NAMES, ConfigError, SourcesFile, load_sources
+from etl.data_docs import DEFAULT_DATA_DOCS_DIR
 from etl.fetch.archive import DEFAULT_ARCHIVE_ROOT
-from etl.validate import DEFAULT_DATA_DOCS_DIR, DEFAULT_MIN_WORDS
+from etl.validate import DEFAULT_MIN_WORDS
 from etl.warehouse import DEFAULT_WAREHOUSE_URL, resolve_url
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ class Settings(BaseSettings):
     # Where files go; unset = next to the warehouse (`output_root`), filled in on creation.
     staging_dir: Path | None = None
     data_docs_dir: Path | None = None
+    data_docs: bool = True  # build a Data Docs site per source and run
     archive_root: str | None = None  # a folder or an fsspec URL (s3://bucket/prefix)
     min_words: int = Field(DEFAULT_MIN_WORDS, ge=0)  # for sources that set none
     near_dup_threshold: float | None = Field(None, gt=0, le=1)  # None: the dedup default
@@ -171,4 +174,5 @@ class Settings(BaseSettings):
         return RunOptions(**{"min_words": self.min_words,
                              "near_dup_threshold": self.near_dup_threshold,
                              "archive_root": self.archive_root,
-                             "data_docs_dir": str(self.data_docs_dir), **knobs})
+                             "data_docs_dir": str(self.data_docs_dir),
+                             "data_docs": self.data_docs, **knobs})

@@ -14,14 +14,12 @@ too (Makefile, docker-compose.yml, plugins/news_settings.py) and quiet GX's INFO
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from etl.reasons import article_facts, reject_detail
@@ -30,7 +28,6 @@ from etl.records import Article, Outcome, Stage
 log = logging.getLogger(__name__)
 
 DEFAULT_MIN_WORDS = 50  # shortest accepted text for sources that set none
-DEFAULT_DATA_DOCS_DIR = "data/data-docs"
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 # Clock skew and time zones: a page may be dated a few hours ahead of our clock.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -148,6 +145,11 @@ def build_suite(gx, gxe):
     return suite
 
 
+def gx_ready() -> None:
+    """Import and configure GX in this process (once), e.g. before rendering Data Docs."""
+    _Validator.get()
+
+
 def prewarm() -> threading.Thread:
     """Build the GX context in a background thread and return the thread.
 
@@ -249,62 +251,3 @@ class ValidateStage(Stage):
                               reject_detail(names, article_facts(article, minimum)))
                 else:
                     yield article
-
-
-def data_docs_root(path: str | os.PathLike[str] | None = None) -> Path:
-    """Where Data Docs sites are written: `path`, else data/data-docs."""
-    return Path(path or DEFAULT_DATA_DOCS_DIR)
-
-
-def build_data_docs(gx_results: list[Any], folder: Path, run_id: str) -> Path | None:
-    """Render a run's validation results as Great Expectations Data Docs (static HTML).
-
-    Returns the path of the site's index.html, or None when nothing was validated.
-    """
-    if not gx_results:
-        return None
-    _Validator.get()  # GX imported and configured
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    folder.mkdir(parents=True, exist_ok=True)
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
-        data_docs_sites={"news_etl": {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": str(folder.resolve())},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }},
-    )
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    context.suites.add(build_suite(gx, __import__("great_expectations.expectations",
-                                                  fromlist=["x"])))
-    from great_expectations.core.expectation_validation_result import (
-        ExpectationSuiteValidationResultSchema,
-    )
-
-    schema = ExpectationSuiteValidationResultSchema()
-    run_time = datetime.now(UTC)
-    for i, result in enumerate(gx_results):
-        if isinstance(result, dict):  # results kept as JSON between Airflow tasks
-            result = schema.load(result)
-        key = ValidationResultIdentifier(
-            ExpectationSuiteIdentifier(name=SUITE_NAME),
-            RunIdentifier(run_name=run_id, run_time=run_time + timedelta(microseconds=i)),
-            f"batch-{i:04d}",
-        )
-        context.validation_results_store.set(key, result)
-    context.build_data_docs(site_names=["news_etl"])
-    return folder.resolve() / "index.html"

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--due-only", action="store_true",
                    help="only the sources due by their poll state (docs/polling.md); the "
                         "others are listed as not_due. Default: every selected source")
+    p.add_argument("--no-data-docs", dest="data_docs", action="store_false", default=None,
+                   help="build no Data Docs sites (NEWS_ETL_DATA_DOCS=false); validation "
+                        "results are still recorded")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -50,8 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     sources = settings.load_sources(args.sources)
     warehouse = open_warehouse(settings)
+    knobs = {} if args.data_docs is None else {"data_docs": args.data_docs}
     options = settings.run_options(batch_size=args.batch_size, max_items=args.limit,
-                                   workers=args.workers, extract_timeout_s=args.extract_timeout)
+                                   workers=args.workers, extract_timeout_s=args.extract_timeout,
+                                   **knobs)
     names = list(dict.fromkeys(args.source)) if args.source else None  # repeats run once
     summary = ingest(sources, warehouse, names=names, run_id=args.run_id, options=options,
                      due_only=args.due_only)

@@ -27,6 +27,9 @@ class RunOptions:
     # fill these and the two above from etl.settings.Settings (NEWS_ETL_* variables).
     archive_root: str | None = None
     data_docs_dir: str | None = None
+    # Render each source's validation results as Data Docs (several MB and ~0.2 s a source
+    # and run); off, the results are still kept in `validation_results`.
+    data_docs: bool = True
 
 
 def requested_interval(run_type: str | None, only_interval: bool, start: datetime | None,

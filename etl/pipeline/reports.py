@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from etl.data_docs_offline import make_offline
+from etl.data_docs import write_data_docs
 from etl.pipeline.accounting import all_failed
-from etl.records import Outcome, safe_name
-from etl.validate import build_data_docs, data_docs_root
+from etl.records import Outcome
 from etl.warehouse import Warehouse
 from etl.warehouse.load import finish_run, write_validation
 
@@ -61,21 +60,6 @@ class RunSummary:
                 "sources": [r.as_dict() for r in self.reports]}
 
 
-def data_docs(results: list[Any], run_id: str, source: str,
-              root: str | None = None) -> str | None:
-    """Data Docs of this run and source under `root` (GX results, as objects or as JSON);
-    a failure to render never fails the run."""
-    folder = data_docs_root(root) / safe_name(run_id) / source
-    try:
-        path = build_data_docs(results, folder, run_id)
-        if path:  # GX's pages load their CSS/JS from CDNs: rewritten to render offline
-            make_offline(path.parent)
-    except Exception as exc:
-        log.warning("could not build data docs for %s: %s", source, exc)
-        return None
-    return str(path) if path else None
-
-
 # Outcomes only a validated item can end in: rejected by validation, or validated and then
 # loaded or found to duplicate a stored article.
 _VALIDATED_OUTCOMES = (Outcome.LOADED, Outcome.DUPLICATE, Outcome.REJECTED)
@@ -97,7 +81,7 @@ def finish_source(warehouse: Warehouse, run_id: str, started: datetime, report: 
         report.status, report.error = all_failed(report.discovered, report.outcomes,
                                                  report.stage_stats)
     if gx_results is not None and validated_something(report):
-        report.report_path = data_docs(gx_results, run_id, report.source, data_docs_dir)
+        report.report_path = write_data_docs(gx_results, run_id, report.source, data_docs_dir)
     with warehouse.begin() as conn:
         for i, result in enumerate(results):
             write_validation(conn, run_id, report.source, i, result)

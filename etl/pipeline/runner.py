@@ -153,6 +153,7 @@ class Runner:
         self.finish()
         validate = self.step("validate")
         results = validate.results if validate is not None else []
+        data_docs = data_docs and self.ctx.options.data_docs
         gx_results = (validate.gx_results if validate is not None else []) if data_docs else None
         assert self.ctx.warehouse is not None
         return finish_source(self.ctx.warehouse, self.ctx.run_id, started, self.report(),

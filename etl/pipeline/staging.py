@@ -255,7 +255,8 @@ def stage_load(run_id: str, root: Path, sources: list[str], warehouse: Warehouse
         report = SourceReport(name, discovered=meta["discovered"], outcomes=runner.outcomes(),
                               status=meta["status"], error=meta["error"],
                               stage_stats=[*merge_stats(stats), *runner.stage_stats()])
-        reports.append(finish_source(warehouse, run_id, started, report, results, results,
+        gx_results = results if options.data_docs else None
+        reports.append(finish_source(warehouse, run_id, started, report, results, gx_results,
                                      options.data_docs_dir))
         record_source_poll(warehouse, report, clock())
     return RunSummary(run_id, reports)

@@ -16,7 +16,7 @@ from support.operator import clear_environment, newsroom
 
 from etl.cli import main
 from etl.settings import Settings
-from etl.warehouse.schema import ingest_runs
+from etl.warehouse.schema import ingest_runs, validation_results
 
 
 @pytest.fixture(autouse=True)
@@ -94,3 +94,25 @@ def test_no_data_docs_for_a_run_where_everything_was_not_modified(migrated_wareh
     assert main(["ingest", str(sources), "--warehouse", url, "--workers", "1",
                  "--run-id", "changed"]) == 0
     assert (docs / "changed" / "desk" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_data_docs_can_be_turned_off(how, migrated_warehouse_url, tmp_path, monkeypatch,
+                                     capsys) -> None:
+    """--no-data-docs or NEWS_ETL_DATA_DOCS=false: no site, no report_path, and the
+    validation results are still recorded."""
+    docs = tmp_path / "docs"
+    monkeypatch.setenv("NEWS_ETL_DATA_DOCS_DIR", str(docs))
+    flags = ["--no-data-docs"] if how == "flag" else []
+    if how == "variable":
+        monkeypatch.setenv("NEWS_ETL_DATA_DOCS", "false")
+    url = migrated_warehouse_url
+    assert main(["ingest", str(newsroom(tmp_path)), "--warehouse", url, "--workers", "1",
+                 "--run-id", "quiet", *flags]) == 0
+    assert not docs.exists()
+    assert report_paths(url) == {"quiet": None}
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        recorded = conn.execute(select(validation_results.c.run_id)).scalars().all()
+    engine.dispose()
+    assert recorded and set(recorded) == {"quiet"}

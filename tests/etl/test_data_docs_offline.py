@@ -1,5 +1,5 @@
 """Data Docs written by a run load nothing from the network (etl.data_docs_offline, applied
-in etl.pipeline.reports.data_docs). tests/browser/ renders them in Chromium."""
+in etl.data_docs.write_data_docs). tests/browser/ renders them in Chromium."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
+from etl.data_docs import write_data_docs as data_docs
 from etl.data_docs_offline import ASSET_DIR, ASSETS, MARKER, make_offline, rewrite_page
-from etl.pipeline.reports import data_docs
 from etl.records import Article
 from etl.validate import validate_batch
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from support.local_site import serve_site
 
 from etl.config import HTTP_SETTING_NAMES, ConfigError, HttpSettings, load_sources
+from etl.data_docs import DEFAULT_DATA_DOCS_DIR
 from etl.fetch.archive import DEFAULT_ARCHIVE_ROOT
 from etl.pipeline import (
     DEFAULT_STAGING_DIR,
@@ -27,7 +28,7 @@ from etl.pipeline import (
     stage_validate,
 )
 from etl.settings import Settings
-from etl.validate import DEFAULT_DATA_DOCS_DIR, DEFAULT_MIN_WORDS
+from etl.validate import DEFAULT_MIN_WORDS
 from etl.warehouse import DEFAULT_WAREHOUSE_URL
 from etl.warehouse.schema import ingest_runs
 
@@ -60,6 +61,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     ("NEWS_ETL_ARCHIVE_ROOT", "s3://bucket/news-archive", "archive_root",
      "s3://bucket/news-archive"),
     ("NEWS_ETL_MIN_WORDS", "120", "min_words", 120),
+    ("NEWS_ETL_DATA_DOCS", "false", "data_docs", False),
     ("NEWS_ETL_NEAR_DUP_THRESHOLD", "0.8", "near_dup_threshold", 0.8),
     ("NEWS_ETL_TASK_WORKERS", "3", "task_workers", 3),
     ("NEWS_ETL_TASK_RETRY_DELAY_S", "1.5", "task_retry_delay_s", 1.5),
@@ -152,6 +154,9 @@ def test_run_options_carry_the_settings_and_knobs_win(monkeypatch) -> None:
     assert (options.min_words, options.near_dup_threshold, options.archive_root,
             options.data_docs_dir) == (80, 0.7, "/srv/archive", "/srv/docs")
     assert (options.workers, options.max_items) == (1, 5)
+    monkeypatch.setenv("NEWS_ETL_DATA_DOCS", "0")
+    assert Settings.load().run_options().data_docs is False
+    assert Settings.load().run_options(data_docs=True).data_docs is True
     assert Settings.load().run_options(min_words=10).min_words == 10
 
 
