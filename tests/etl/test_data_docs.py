@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+import pytest
 
+from etl.config import load_sources
 from etl.data_docs import COMPILED_TEMPLATES, write_data_docs
+from etl.pipeline import RunOptions, stage_extract, stage_load, stage_validate
 from etl.records import Article
 from etl.validate import validate_batch
 
@@ -53,3 +56,22 @@ def test_no_profiling_section_is_rendered(tmp_path) -> None:
     site = Path(index).parent
     assert not (site / "profiling").exists()
     assert (site / "validations").is_dir() and (site / "expectations").is_dir()
+
+
+@pytest.mark.parametrize("data_docs", [True, False])
+def test_the_staged_path_follows_the_data_docs_option(data_docs, warehouse, seeds_dir,
+                                                      tmp_path) -> None:
+    """The Airflow tasks' load step builds a site per source only when the run's options
+    ask for one (NEWS_ETL_DATA_DOCS reaches them through Settings.run_options)."""
+    sources = load_sources(seeds_dir / "sources.yml")
+    source = sources.sources[0]
+    options = RunOptions(workers=1, archive=False, data_docs=data_docs,
+                         data_docs_dir=str(tmp_path / "docs"))
+    for chunk in stage_extract(source, "staged", tmp_path / "staging", options, warehouse):
+        stage_validate(chunk)
+    summary = stage_load("staged", tmp_path / "staging", [source.name], warehouse,
+                         options=options)
+    assert summary.totals()["loaded"] > 0
+    site = tmp_path / "docs" / "staged" / source.name / "index.html"
+    assert site.is_file() is data_docs
+    assert summary.reports[0].report_path == (str(site) if data_docs else None)
