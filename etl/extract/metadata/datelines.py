@@ -70,27 +70,43 @@ def _dateline_text(el: Any, text: str) -> str | None:
     return text[:update.start()] if update else text
 
 
+_LABEL_WORD = re.compile(_LABELS, re.I)
+_LABEL_STEM = re.compile("|".join(_LABEL_STEMS))
+# DATE_ROLE on lowercased attributes: the same test, twice as fast as re.I on every element.
+_DATE_ROLE_LOWER = re.compile(DATE_ROLE.pattern)
+
+
+def _holds_label(text: str | None) -> bool:
+    """A short text with a "Published" label in it (a cheap stem test first: the label
+    regex is slow, and pages have thousands of text nodes)."""
+    return (text is not None and len(text) < 300 and _LABEL_STEM.search(text.lower()) is not None
+            and _LABEL_WORD.search(text) is not None)
+
+
 def _dateline_elements(body: Any) -> list[Any]:
     """Elements worth reading as datelines, in document order: those whose class/id names a
-    date or byline role, and those holding (or directly around) a "Published" label."""
-    order = {el: i for i, el in enumerate(body.iter())}
+    date or byline role, and those holding (or directly around) a "Published" label.
+
+    One walk over the elements reads their text and tails as plain strings: asking lxml for
+    the text nodes instead builds an object per node, most of the cost of a page's facts."""
+    order: dict[Any, int] = {}
     found = set()
-    for el in body.xpath(".//*[@class or @id or @itemprop]"):
-        if DATE_ROLE.search(attrs_of(el)):
-            found.add(el)
-    label_word = re.compile(_LABELS, re.I)
-    for text in body.xpath(".//text()"):
-        if len(text) >= 300:
+    for i, el in enumerate(body.iter()):
+        order[el] = i
+        if i and _holds_label(el.tail):  # a tail belongs to the element around it
+            found.add(el.getparent())
+            if el.getparent().getparent() is not None:
+                found.add(el.getparent().getparent())
+        if not isinstance(el.tag, str):  # a comment's own text is not the page's
             continue
-        low = text.lower()  # a substring test first: the regex is slow on every text node
-        if any(stem in low for stem in _LABEL_STEMS) and label_word.search(text):
-            el = text.getparent()
-            if el is not None and text.is_tail:
-                el = el.getparent()
-            if el is not None:
-                found.add(el)
-                if el.getparent() is not None:
-                    found.add(el.getparent())
+        if _holds_label(el.text):
+            found.add(el)
+            if el.getparent() is not None:
+                found.add(el.getparent())
+        if i and (el.get("class") is not None or el.get("id") is not None
+                  or el.get("itemprop") is not None) and _DATE_ROLE_LOWER.search(
+                      attrs_of(el).lower()):
+            found.add(el)
     return sorted((el for el in found if el in order and el.tag not in _SKIP_TAGS),
                   key=order.__getitem__)
 
