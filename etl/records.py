@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from etl.dedup.presigned import Presigned
 
 
 class Outcome(StrEnum):
@@ -104,10 +107,14 @@ class Article:
     paywall_source: str | None = None
     is_liveblog: bool | None = None
     liveblog_source: str | None = None
+    # The near-duplicate signature, made by the extraction worker (etl.dedup.presigned);
+    # used only if made from the current text, never staged or stored: recomputed when absent.
+    near_signature: Presigned | None = None
 
     def to_json(self) -> str:
         """Serialise for staging files (bytes as latin-1 text, datetimes as ISO 8601)."""
         data = dataclasses.asdict(self)
+        data.pop("near_signature", None)  # recomputed after staging (etl.dedup.presigned)
         data["raw"] = self.raw.decode("latin-1") if self.raw is not None else None
         for key in ("hint_published_at", "fetched_at", "published_at", "modified_at",
                     "published_local_date"):

@@ -78,6 +78,13 @@ class NearDupSettings:
             raise ValueError("min_words must be >= 0")
 
     @property
+    def signature_key(self) -> str:
+        """Everything a signature depends on (not the threshold, not the band shape):
+        signatures made under settings with one key are interchangeable."""
+        return (f"{_HASH_DOMAIN.decode()}:{self.num_perm}:{self.seed}:{self.shingle_size}:"
+                f"{self.min_words}")
+
+    @property
     def lsh_threshold(self) -> float:
         """Jaccard at which a pair becomes a candidate with probability ~0.5: (1/b)^(1/r)."""
         return (1.0 / self.bands) ** (1.0 / self.rows)

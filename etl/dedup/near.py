@@ -10,6 +10,8 @@ How a batch is checked:
 
 1. Each article with at least ``min_words`` tokens gets a MinHash signature and its LSH
    band keys (etl.dedup.near_index.index_entry). Shorter texts are exempt and pass through.
+   The signature is the extraction worker's when it was made from the same text with the
+   same parameters (etl.dedup.presigned), else computed here: the same decisions either way.
 2. ONE lookup per batch fetches the stored articles sharing any band key (an index probe on
    article_bands against all history; NearIndex.candidates).
 3. A candidate is confirmed when the estimated Jaccard ``similarity >= threshold``.
@@ -44,10 +46,10 @@ from etl.dedup.minhash import (
     DEFAULT_SETTINGS,
     NearDupSettings,
     band_keys,
-    signature,
     similarity,
 )
 from etl.dedup.near_index import IndexedArticle, IndexEntry, index_entry
+from etl.dedup.presigned import article_signature
 from etl.records import Article, Dropped, DropSink, Outcome, Stage
 from etl.warehouse.load import article_id_for
 
@@ -211,5 +213,5 @@ class NearDupStage(Stage):
                 continue
             drop.duplicate_of = target.article_id
             drop.article.cluster_id = target.cluster_id
-            sig = signature(drop.article.text or "", self.settings)
+            sig = article_signature(drop.article, self.settings)
             drop.similarity = similarity(sig, target.signature) if sig is not None else None

@@ -3,7 +3,8 @@
 Its whole lifecycle lives here:
 
 - what is indexed: ``index_entry`` gives an article's signature and band keys (texts
-  shorter than ``min_words`` tokens have none and are never judged);
+  shorter than ``min_words`` tokens have none and are never judged); the signature is the
+  one the extraction worker made when it is of the same text (etl.dedup.presigned);
 - the candidate lookup: ``NearIndex.candidates`` probes ``article_bands`` with a batch's
   band keys, ONE statement per batch against all history, and returns the stored
   signatures it can compare (those of another shape are skipped);
@@ -33,10 +34,10 @@ from etl.dedup.minhash import (
     DEFAULT_SETTINGS,
     NearDupSettings,
     band_keys,
-    signature,
     signature_from_bytes,
     signature_to_bytes,
 )
+from etl.dedup.presigned import article_signature
 from etl.records import Article
 from etl.warehouse.load import article_id_for, insert_ignore
 from etl.warehouse.schema import article_bands, article_signatures, articles
@@ -69,8 +70,9 @@ class IndexEntry:
 
 def index_entry(article: Article, settings: NearDupSettings = DEFAULT_SETTINGS
                 ) -> IndexEntry | None:
-    """The article's signature and band keys; None when its text is too short."""
-    sig = signature(article.text or "", settings)
+    """The article's signature and band keys; None when its text is too short. The
+    signature the extraction worker carried is used when it is of this text."""
+    sig = article_signature(article, settings)
     if sig is None:
         return None
     return IndexEntry(article_id_for(article.url), sig, band_keys(sig, settings))

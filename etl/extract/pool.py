@@ -44,7 +44,7 @@ class PoolSettings:
 PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.document",
            "etl.extract.metadata.refine",
            "etl.extract.settings", "py3langid", "courlan", "charset_normalizer", "ftfy",
-           "etl.extract.forkserver_warmup"]
+           "etl.extract.forkserver_warmup", "etl.dedup.worker_warmup"]
 
 
 def _forkserver() -> multiprocessing.context.BaseContext:
@@ -77,7 +77,21 @@ def _extract_remote(
     drops: list[Dropped] = []
     stage = ExtractStage(drops.append, {article.source: patterns})
     ok = stage.extract_one(article)
+    if ok:
+        _presign(article)
     return (article if ok else None), drops
+
+
+def _presign(article: Article) -> None:
+    """Sign the text for the near-duplicate stage here, on the worker's core, instead of in
+    the parent, whose serial work competes with the workers (issue 16). A failure only
+    leaves the signature to the parent, as for every record that carries none."""
+    from etl.dedup.presigned import presign
+
+    try:
+        presign(article)
+    except Exception:  # never lose a document to an optional speed-up
+        article.near_signature = None
 
 
 class PoolUnavailable(RuntimeError):
