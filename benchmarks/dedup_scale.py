@@ -279,6 +279,17 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def pg_memory_settings() -> str:
+    """The server's memory settings the band index's cost at scale depends on."""
+    admin = create_engine(PG_ADMIN_URL)
+    try:
+        with admin.connect() as conn:
+            return ", ".join(f"{name} = {conn.execute(text(f'SHOW {name}')).scalar()}"
+                             for name in ("shared_buffers", "max_wal_size"))
+    finally:
+        admin.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000",
@@ -290,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="also write the markdown report here")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    server = pg_memory_settings() if "postgresql" in args.dbs else ""
     results = []
     load_before = os.getloadavg()
     for db in [d.strip() for d in args.dbs.split(",") if d.strip()]:
@@ -306,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{BANDS} band keys per article, after {WARMUP} warm-up articles. Stored signatures "
         f"= synthetic fill + {BASE} base + {WARMUP} warm-up articles.",
         "", table(results), "",
+        *([f"PostgreSQL server: {server} (.ci/services.sh and docker-compose.yml set them: "
+           "deploy/postgres-memory.conf).", ""] if server else []),
         f"Host: {os.cpu_count()} CPUs; load average (1 min) {load_before[0]:.1f} at start, "
         f"{os.getloadavg()[0]:.1f} at end (other jobs on the host inflate the timings).",
         "", f"Command: `{command.strip()}`",

@@ -42,7 +42,7 @@ EXTRA_ENV_ALLOWED = {
 # `healtcheck`, which Compose would reject but YAML happily parses).
 KNOWN_SERVICE_KEYS = {
     "image", "build", "environment", "volumes", "healthcheck", "restart", "depends_on",
-    "command", "entrypoint", "ports", "expose", "stop_grace_period", "user",
+    "command", "entrypoint", "ports", "expose", "stop_grace_period", "user", "shm_size",
 }
 # `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?err}`, `${NAME?err}`.
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
@@ -432,6 +432,28 @@ def test_postgres_init_script_creates_the_warehouse_database(
         if script.suffix == ".sh":
             assert script.stat().st_mode & 0o111, f"{script.name} must be executable"
             subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+def _memory_settings() -> dict[str, str]:
+    lines = (REPO / "deploy" / "postgres-memory.conf").read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.lstrip()
+             .startswith("#")]
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def test_postgres_runs_with_the_memory_settings_ci_applies(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The compose server and .ci/services.sh's both follow deploy/postgres-memory.conf."""
+    wanted = _memory_settings()
+    assert set(wanted) == {"shared_buffers", "max_wal_size"}
+    command = services["postgres"]["command"]
+    assert command[0] == "postgres"
+    given = dict(arg.split("=", 1) for flag, arg in zip(command[1::2], command[2::2],
+                                                          strict=True) if flag == "-c")
+    assert given == wanted
+    script = (REPO / ".ci" / "services.sh").read_text(encoding="utf-8")
+    assert "deploy/postgres-memory.conf" in script and "ALTER SYSTEM SET" in script
 
 
 def _init_script(services: dict[str, dict[str, Any]]) -> str:
