@@ -1,9 +1,10 @@
 """Extraction (cached) and out-of-fold rule selection for benchmarks/metadata.py.
 
 Each page is extracted once per code version: bare trafilatura's fields, and the pipeline's
-text, trafilatura fields and `PageFacts` (pickled under --cache). The rules then choose
-title, date and author from the facts under any set of enabled rule names, which is cheap,
-so a rule set is scored without re-parsing.
+text (before the text rules), trafilatura fields and `PageFacts` (pickled under --cache).
+The rules then choose title, date and author from the facts, and the text rules filter the
+text, under any set of enabled rule names, which is cheap, so a rule set is scored without
+re-parsing.
 
 Selection (`select_rules`): greedy backward elimination per field, counted in publishers:
 a rule stays only if, with the other rules still on, it helps at least two more training
@@ -86,7 +87,10 @@ def _pipeline(raw: bytes, url: str, fetched_at: Any) -> dict[str, Any]:
     if tree is not None and tree.getparent() is not None:
         tree = parse_html(html)
     keep = {k: data.get(k) for k in ("title", "author", "sitename", "date")}
-    return {"text": data.get("text"), "data": keep, "facts": read_facts(tree),
+    # The text before the text rules (etl.extract.metadata.body): they run at scoring time,
+    # under each rule set, like the metadata rules.
+    text = data.get("extracted_text", data.get("text"))
+    return {"text": text, "data": keep, "facts": read_facts(tree),
             "text_version": text_version()}
 
 
@@ -157,13 +161,17 @@ def extract_all(pages: dict[str, Page], cache: Path | None, workers: int = 2
 
 
 def field_pred(field: str, page: Page, ex: dict[str, Any], rules: frozenset[str]) -> Any:
-    """One field as refine_metadata chooses it under `rules` (the same calls, one field)."""
+    """One field as refine_metadata chooses it under `rules` (the same calls, one field);
+    the text as the text rules (etl.extract.metadata.body) leave it."""
     from etl.extract.metadata.authors import choose_author
+    from etl.extract.metadata.body import refine_body
     from etl.extract.metadata.published import choose_date
     from etl.extract.metadata.refine import refine_metadata
     from etl.extract.metadata.titles import choose_title, site_names
 
     facts, data = ex["facts"], ex["data"]
+    if field == "text":
+        return refine_body(ex["text"], facts, rules)
     if data is None:
         return None
     if facts is None:

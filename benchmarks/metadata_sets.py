@@ -190,7 +190,21 @@ def score_field(name: str, pred: dict[str, Any], page: Page) -> float | None:
     if name == "author":
         return None if page.authors is None else float(
             token_f1(pred.get("author"), page.authors) >= 0.5)
+    if name == "text":
+        return page_text_score(pred.get("text"), page)
     raise ValueError(name)
+
+
+def page_text_score(text: str | None, page: Page) -> float | None:
+    """One page's text score, for weighing a text rule page by page: token F1 against the
+    body, else the share of the page's snippets judged right (`with` found, `without` not
+    found). A set's text figure is `text_score`, pooled over its pages."""
+    if page.body is not None:
+        return token_f1(text, page.body)
+    if not (page.with_ or page.without):
+        return None
+    tp, _fn, _fp, tn = snippet_counts(text, page)
+    return (tp + tn) / (len(page.with_) + len(page.without))
 
 
 def text_score(preds: dict[str, dict[str, Any]], pages: list[Page]) -> float | None:

@@ -128,10 +128,13 @@ def read_html(
     copy costs about a quarter of a parse). None when neither trafilatura nor the page's
     structured data has article text. With `structured_body` (default: STRUCTURED_BODY) a
     JSON-LD/Next.js `articleBody` replaces a missing or much shorter text
-    (etl.extract.structured_body); `data["text_source"]` says which was used.
+    (etl.extract.structured_body); `data["text_source"]` says which was used. The text
+    rules (etl.extract.metadata.body) then drop lines that are not the article's;
+    `data["extracted_text"]` is the text before them.
     """
     import trafilatura
 
+    from etl.extract.metadata.body import refine_body
     from etl.extract.metadata.extra_fields import choose_extra_fields, read_extra_facts
     from etl.extract.metadata.page import parse_html, read_facts
     from etl.extract.metadata.refine import refine_metadata
@@ -168,6 +171,10 @@ def read_html(
             data["text"], data["text_source"] = body, "structured"
     if not (data.get("text") or "").strip():
         return None
+    # The text rules (etl.extract.metadata.body); the text before them is kept beside it,
+    # for benchmarks/metadata.py, which weighs each rule on it.
+    data["extracted_text"] = data["text"]
+    data["text"] = refine_body(data["text"], facts)
     meta = refine_metadata(facts, url, data, fetched_at)
     meta.extra = choose_extra_fields(extra_facts, facts, data.get("text"), url,
                                      meta.published_at, meta.date_source, fetched_at)

@@ -1,6 +1,7 @@
 """The metadata rules by name: each can be switched off, so each can be proven on its own.
 
-Every rule that `titles`, `published` and `authors` apply is named here with its field.
+Every rule that `titles`, `published`, `authors` and `body` (the text) apply is named here
+with its field.
 `refine_metadata` takes a set of enabled names (`DEFAULT_RULES` in production); the
 benchmark (benchmarks/metadata.py) turns rules off to choose, per fold of publishers, the set
 that holds on publishers it did not see. `DEFAULT_RULES` is the set that survived that
@@ -68,13 +69,15 @@ _RULES = (
     Rule("author.signature", "author", "a closing emphasised short-name paragraph"),
     Rule("author.site_fallback", "author", "the site's own name when nothing names a person"),
     Rule("author.slug", "author", "a URL slug where a name was expected becomes a name"),
+    # text: lines of the extracted body that are not the article's (metadata/body.py)
+    Rule("text.drop_headline", "text", "a body line stating only the page's <h1> is dropped"),
 )
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in _RULES}
-FIELDS = ("title", "date", "author")
+FIELDS = ("title", "date", "author", "text")
 ALL_RULES: frozenset[str] = frozenset(RULES)
 
-# Title and author: the rules kept in a majority (3 or more) of 5 folds by
+# Title, author and text: the rules kept in a majority (3 or more) of 5 folds by
 # benchmarks/metadata.py on every labelled set (2026-12-01, BENCHMARKS.md); the others are
 # off. Title: the chooser by agreement (`title.agree`, etl/extract/metadata/title_chooser.py)
 # was kept in 5 of 5 folds against the priority rules the folds keep without it (the JSON-LD
@@ -84,6 +87,8 @@ _KEPT_IN_MAJORITY: frozenset[str] = frozenset({
     "title.agree", "title.jsonld", "title.strip_site", "title.site_fuzzy",
     "author.jsonld", "author.links", "author.labeled", "author.trafilatura",
     "author.byline_class", "author.site_fallback",
+    # Text (2026-12-01): the repeated headline goes (metadata/body.py; BENCHMARKS.md).
+    "text.drop_headline",
 })
 # Date: every statement rule, and not trafilatura's date. The folds kept og, itemprop,
 # dateline and trafilatura's date ("date.trafilatura") only; adopting that changes the date

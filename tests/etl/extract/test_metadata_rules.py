@@ -23,7 +23,7 @@ def test_every_rule_the_modules_test_for_is_registered_and_every_registered_one_
     used: set[str] = set()
     for path in PACKAGE.glob("*.py"):
         if path.name != "rules.py":
-            used |= set(re.findall(r"""["']((?:title|date|author)\.[a-z0-9_]+)["']""",
+            used |= set(re.findall(r"""["']((?:title|date|author|text)\.[a-z0-9_]+)["']""",
                                    path.read_text(encoding="utf-8")))
     assert used == set(registry.RULES)
 

@@ -63,3 +63,25 @@ def test_selection_keeps_a_rule_of_many_publishers_and_drops_a_single_page_rule(
     assert select_rules(scorer, list(pages), "title", start) == {"title.good"}
     assert select_rules(scorer, list(pages), "title", start, min_support=1) == {
         "title.good", "title.single"}
+
+
+def test_text_rules_are_weighed_per_page_on_the_text_before_them():
+    from metadata_select import field_pred
+    from metadata_sets import page_text_score, score_field
+
+    from etl.extract.metadata.page import PageFacts
+
+    body = Page(set="a", id="b", url="https://pub.example/b", path=Path("/nonexistent"),
+                group="pub.example", fetched_at=None, body="quiet harbour reopens today")
+    ex = {"text": "Harbour news\nquiet harbour reopens today", "data": None,
+          "facts": PageFacts(h1=["Harbour news"])}
+    on = field_pred("text", body, ex, frozenset({"text.drop_headline"}))
+    off = field_pred("text", body, ex, frozenset())
+    assert (on, off) == ("quiet harbour reopens today", ex["text"])
+    assert score_field("text", {"text": on}, body) == 1.0
+    assert score_field("text", {"text": off}, body) < 1.0
+    snippets = Page(set="t", id="s", url="", path=Path("/nonexistent"), group="x",
+                    fetched_at=None, with_=("reopens today",), without=("Harbour news",))
+    assert page_text_score(on, snippets) == 1.0  # both snippets judged right
+    assert page_text_score(off, snippets) == 0.5  # the unwanted one found
+    assert page_text_score(on, _page("n", "a", "pub.example")) is None  # nothing labelled
