@@ -86,9 +86,11 @@ def results_table(runs: list[Run], ceiling: Run | None) -> str:
         t = run.totals
         outcome = ", ".join(f"{k} {v}" for k, v in t.items() if v and k != "not_modified")
         rss = f"{_mb(run.peak_rss)} ({run.peak_processes} proc)" if run.peak_rss else ""
+        load = f"{fmt_load(run.load_before)} → {fmt_load(run.load_after)}"
+        if max(run.load_before[0], run.load_after[0]) > (os.cpu_count() or 1):
+            load += " **(load above the core count: slower than on a quiet machine)**"
         rows.append([run.name, run.docs, f"{run.wall_s:.1f}", f"{run.docs / run.wall_s:.1f}",
-                     ratio, rss, f"{fmt_load(run.load_before)} → {fmt_load(run.load_after)}",
-                     outcome])
+                     ratio, rss, load, outcome])
     header = ["variant", "docs", "wall s", "docs/s", "ratio to ceiling",
               "peak RSS (tree)", "load 1/5/15 min before → after", "outcome"]
     return markdown_table(header, rows)
@@ -108,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-wait", type=float, default=600.0)
     parser.add_argument("--out", type=Path, help="also write the markdown report here")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
-    parser.add_argument("--paired", action="store_true",
-                        help="measure the ceiling again right before each variant")
+    parser.add_argument("--paired", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure the ceiling again right before each variant (default; "
+                             "--no-paired measures it once)")
     args = parser.parse_args(argv)
     variants = set(args.variants.split(","))
     workers = args.workers or os.cpu_count() or 1
@@ -176,10 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 drop_pg_database(name)
         if "airflow" in variants:
+            paired()
             tiny = subset(tmp / "tiny", paths[:1])
             fixed, full = run_airflow(tmp, corpus, tiny, len(paths))
             runs += [fixed, full]
         if "rss" in variants:
+            paired()
             big = subset(tmp / "corpus-rss", all_paths[:args.rss_docs])
             runs.append(run_cli("files → SQLite, RSS run (CLI)", files_sources(
                 tmp / "rss.yml", big), f"sqlite:///{tmp / 'rss.db'}", workers, args.batch_size,
