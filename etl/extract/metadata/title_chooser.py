@@ -3,7 +3,8 @@
 A page states its headline in several places: the JSON-LD headline, og:title,
 twitter:title, its <h1>s, microdata `headline` and <title>. Each is cleaned and the site's
 name removed (`titles.strip_site_affixes`; a heading that repeats the last segment of
-<title>, as in "Post | Blog name" with <h1>Blog name</h1>, names the site too). Then:
+<title>, as in "Post | Blog name" with <h1>Blog name</h1>, names the site too), with a
+separator left dangling at its end ("Headline -"). Then:
 
 - The JSON-LD headline, when the page states one, is the title: it is the article's own
   structured statement of its headline, and where it disagreed with the other places'
@@ -76,12 +77,18 @@ def gather_candidates(facts: PageFacts, names: set[str]) -> list[Candidate]:
         text = repair_mojibake(clean_text(value))
         if not text:
             continue
-        text = strip_site_affixes(text, names)
+        text = _DANGLING.sub("", strip_site_affixes(text, names))
         if not title_words(text) or name_key(text) in names:
             continue  # punctuation only, or the site's own name
         out.append(Candidate(place, text, len(out)))
     out.sort(key=lambda c: (_PLACES.index(c.place), c.order))
     return [Candidate(c.place, c.text, i) for i, c in enumerate(out)]
+
+
+# A separator left at the end, where a CMS dropped the site's name but not the dash before
+# it ("Headline -"). Not at the start: a leading dash opens a quotation in Nordic headlines
+# ("- We will stay"); nor quotes and guillemets, which close one.
+_DANGLING = re.compile(r"\s+[|\-–—·•/~]+$")
 
 
 def _headings_naming_the_site(raw: list[tuple[str, str | None]]) -> set[str]:

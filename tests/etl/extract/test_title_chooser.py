@@ -106,6 +106,19 @@ def test_the_visible_heading_spells_the_title_unless_it_drops_characters():
     assert choose(spans) == ("Pier: Repairs start on Monday", "og")
 
 
+def test_a_separator_left_at_the_end_is_dropped_but_a_leading_quote_dash_is_kept():
+    # The CMS removed the site's name from og:title, not the dash before it.
+    html = _page(og="Lifeboat crew rescues two kayakers -",
+                 twitter="Lifeboat crew rescues two kayakers -")
+    assert choose(html) == ("Lifeboat crew rescues two kayakers", "og")
+    # A leading dash opens a quotation in some languages' headlines: it stays.
+    assert choose(_page(og="- We will sail again next spring")) == (
+        "- We will sail again next spring", "og")
+    # A closing guillemet is no separator.
+    assert choose(_page(og="Harbour master: «Not before May»")) == (
+        "Harbour master: «Not before May»", "og")
+
+
 def test_candidates_that_only_name_the_site_are_skipped():
     html = _page(og="Harbour Gazette", site="Harbour Gazette",
                  h1=("Tide tables for the summer",))
