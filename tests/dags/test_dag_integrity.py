@@ -4,21 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
-
-
-@pytest.fixture(scope="module")
-def dagbag(tmp_path_factory):
-    import os
-
-    os.environ.setdefault("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
-    sys.path.insert(0, str(REPO / "plugins"))
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS))
 
 
 def test_no_import_errors(dagbag) -> None:
