@@ -4,7 +4,9 @@ loads nothing new), summaries refreshed from that warehouse, and a reject-rate s
 failed source fails loudly.
 
 Each `airflow dags test` costs a process start and an Airflow import: a test goes on from
-the warehouse an earlier run left instead of loading it again."""
+the warehouse an earlier run left instead of loading it again, and one run checks what
+several scenarios need (a failed source is alarmed in the same run that refreshes the
+summaries through the connection)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,23 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from etl.records import Outcome
+from etl.warehouse import Warehouse
+from etl.warehouse.load import finish_run
 from etl.warehouse.schema import articles, ingest_runs
 
 from .conftest import airflow, airflow_env
 
 SECRET = "Zq8-not-a-real-password-3x"
+
+
+def record(warehouse: Warehouse, run_id: str, source: str, status: str,
+           error: str | None = None) -> None:
+    """An ingest run of `source` with 3 items, all loaded or all failed."""
+    with warehouse.begin() as conn:
+        finish_run(conn, run_id, source, started_at=datetime.now(UTC), discovered=3,
+                   outcomes={Outcome.LOADED if status == "success" else Outcome.FAILED: 3},
+                   status=status, error=error)
 
 
 @pytest.mark.slow
@@ -58,9 +72,17 @@ def test_ingest_twice_then_analytics_through_airflow(airflow_home, pg_database) 
     assert extras[first_run]["loaded"] == 5 and extras[latest["run_id"]]["loaded"] == 0
 
     # news_analytics through the connection (common-sql hook): summaries match the articles.
+    # A source failed in an ingest run: news_analytics fails, naming it, and the reject-rate
+    # check, independent, still ran and passed.
+    warehouse = Warehouse(pg_database)
+    warehouse.migrate()  # migrated by news_ingest already: sets up the instance
+    record(warehouse, "ingest-1", "gone", "source_failed", "feed unreachable (connect)")
     plain_url = pg_database.replace("postgresql+psycopg://", "postgresql://")
-    result = airflow(with_conn, "dags", "test", "news_analytics")
+    result = airflow(with_conn, "dags", "test", "news_analytics", check=False)
     log = result.stdout + result.stderr
+    assert result.returncode != 0, log[-4000:]
+    assert "AirflowFailException" in log and "source(s) failed:" in log
+    assert "gone: source_failed in run ingest-1 (3/3 items failed): feed unreachable" in log
     assert "reject rates within threshold" in log and SECRET not in log
     with engine.connect() as conn:
         loaded = conn.execute(text("SELECT COUNT(*) FROM articles")).scalar_one()
@@ -77,6 +99,9 @@ def test_ingest_twice_then_analytics_through_airflow(airflow_home, pg_database) 
             {"now": datetime.now(UTC)})
         conn.commit()
     engine.dispose()
+    # The failed source recovers in a later run: no alarm for it any more.
+    record(warehouse, "ingest-2", "gone", "success")
+    warehouse.dispose()
 
     # Without the connection: etl's fallback (NEWS_ETL_WAREHOUSE_URL) finds the warehouse,
     # and the run fails loudly, naming the source.
@@ -86,46 +111,31 @@ def test_ingest_twice_then_analytics_through_airflow(airflow_home, pg_database) 
     assert failed.returncode != 0, output[-4000:]
     assert "AirflowFailException" in output
     assert "1scandal: 35/40 rejected (88% > 50%" in output
-    # The threshold is a Param: raised above the spike, the same data passes.
+    assert "no failed source in the latest runs" in output
+    # The threshold is a Param: raised above the spike, the same data passes (the source
+    # that failed has recovered: the whole DAG passes).
     airflow(fallback, "dags", "test", "news_analytics", "-c", '{"reject_threshold": 0.9}')
 
 
 @pytest.mark.slow
-def test_analytics_alarms_on_a_failed_source_and_reads_a_sqlite_connection(airflow_home,
-                                                                           tmp_path) -> None:
-    """A failed source fails news_analytics; once it recovers the same DAG passes, this time
-    reading the warehouse through a SQLite `warehouse_default` connection (no SQL provider
-    is installed for sqlite: the connection's URI is used, as news_ingest uses it, instead
-    of failing on "Unknown hook type"). An in-memory SQLite connection is refused at once."""
-    from etl.records import Outcome
-    from etl.warehouse import Warehouse
-    from etl.warehouse.load import finish_run
-
+def test_analytics_reads_a_sqlite_connection_and_refuses_an_in_memory_one(airflow_home,
+                                                                        tmp_path) -> None:
+    """news_analytics reads the warehouse through a SQLite `warehouse_default` connection
+    (no SQL provider is installed for sqlite: the connection's URI is used, as news_ingest
+    uses it, instead of failing on "Unknown hook type"); a source that failed and then
+    recovered is no alarm. An in-memory SQLite connection is refused at once. (A failed
+    source failing the DAG is checked on PostgreSQL above, in the same run as the
+    summaries.)"""
     path = tmp_path / "warehouse.db"
     url = f"sqlite:///{path}"
     warehouse = Warehouse(url)
     warehouse.migrate()
-
-    def record(run_id: str, source: str, status: str, error: str | None = None) -> None:
-        with warehouse.begin() as conn:
-            finish_run(conn, run_id, source, started_at=datetime.now(UTC), discovered=3,
-                       outcomes={Outcome.LOADED if status == "success" else Outcome.FAILED: 3},
-                       status=status, error=error)
-
-    record("ingest-1", "wire", "success")
-    record("ingest-1", "gone", "source_failed", "feed unreachable (connect)")
-    env = airflow_env(airflow_home, NEWS_ETL_WAREHOUSE_URL=url)
-    failed = airflow(env, "dags", "test", "news_analytics", check=False)
-    output = failed.stdout + failed.stderr
-    assert failed.returncode != 0, output[-4000:]
-    assert "AirflowFailException" in output and "source(s) failed:" in output
-    assert "gone: source_failed in run ingest-1 (3/3 items failed): feed unreachable" in output
-    # The reject-rate check, independent, still ran and passed.
-    assert "reject rates within threshold" in output
+    record(warehouse, "ingest-1", "wire", "success")
+    record(warehouse, "ingest-1", "gone", "source_failed", "feed unreachable (connect)")
 
     # The source recovers in a later run: no alarm any more, read through the connection
     # (NEWS_ETL_WAREHOUSE_URL names another file: the connection must win).
-    record("ingest-2", "gone", "success")
+    record(warehouse, "ingest-2", "gone", "success")
     warehouse.dispose()
     good = airflow_env(airflow_home, AIRFLOW_CONN_WAREHOUSE_DEFAULT=url,
                        NEWS_ETL_WAREHOUSE_URL=f"sqlite:///{tmp_path / 'elsewhere' / 'w.db'}")

@@ -1,7 +1,8 @@
-"""news_ingest through real Airflow (`airflow dags test`): a locally served feed, a failed
-source failing the run after the others are loaded, bad params failing it at once. The
-seeds loaded into PostgreSQL through the `warehouse_default` connection (twice: the second
-run loads nothing new) are in test_news_analytics_dag.py, which goes on from that warehouse."""
+"""news_ingest through real Airflow (`airflow dags test`): a locally served feed and a failed
+source failing the run after the others are loaded (one run checks both: each run is a
+process start and an Airflow import), bad params failing it at once. The seeds loaded into
+PostgreSQL through the `warehouse_default` connection (twice: the second run loads nothing
+new) are in test_news_analytics_dag.py, which goes on from that warehouse."""
 
 import json
 import sqlite3
@@ -14,30 +15,6 @@ from etl.warehouse.schema import articles, ingest_runs
 from .conftest import airflow, airflow_env
 
 pytestmark = pytest.mark.slow
-
-
-def test_news_ingest_on_a_locally_served_feed(airflow_home, httpserver, tmp_path):
-    from support.local_site import serve_site
-
-    serve_site(httpserver)
-    sources = tmp_path / "sources.yml"
-    sources.write_text(
-        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, timeout_s: 5}\n"
-        f"sources:\n- {{name: local-news, kind: feed, "
-        f"location: '{httpserver.url_for('/feed.xml')}', language: en}}\n")
-    warehouse_url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-    env = airflow_env(airflow_home, NEWS_ETL_SOURCES_FILE=str(sources),
-                      NEWS_ETL_WAREHOUSE_URL=warehouse_url,
-                      NEWS_ETL_ARCHIVE_ROOT=str(tmp_path / "archive"))
-    airflow(env, "dags", "test", "news_ingest")
-    engine = create_engine(warehouse_url)
-    with engine.connect() as conn:
-        titles = set(conn.execute(select(articles.c.title)).scalars())
-        [run] = conn.execute(select(ingest_runs)).mappings().all()
-    assert titles == {"Night trains every thirty minutes", "Library opens on Sundays"}
-    assert (run["discovered"], run["loaded"], run["failed"]) == (3, 2, 1)
-    assert list((tmp_path / "archive").rglob("*.warc.gz"))
-    engine.dispose()
 
 
 # --- failures are visible: a failed source fails the run; bad params fail it at once -------
@@ -59,24 +36,44 @@ def _latest_run(home) -> tuple[str, str, dict[str, list[tuple[str, int]]]]:
     return run_id, state, tasks
 
 
-def test_a_failed_source_fails_the_run_after_the_others_are_loaded(airflow_home, tmp_path):
-    from support.local_site import STORY, page
+# A story of the files source's own (the served feed has the night-trains story: the same
+# text twice would be a duplicate, and which source keeps it would depend on load order).
+FERRY = [
+    "The harbour board agreed on Thursday that the ferry to the island will sail every hour "
+    "through the winter, instead of three times a day as in previous years.",
+    "Islanders who work in the town had collected signatures since the spring, saying the "
+    "last boat left too early for anyone finishing a shift at the port or the hospital.",
+    "The board expects the extra crossings to cost less than the fuel savings of the new "
+    "boat, and it will publish passenger numbers after the first three months of service.",
+]
 
+
+def test_a_served_feed_and_a_failed_source_in_one_run(airflow_home, httpserver, tmp_path):
+    """One news_ingest run: a locally served feed is loaded (its 404 item counted as
+    failed, its responses archived), and two failed sources fail the run — after the good
+    sources were loaded and the Asset published."""
+    from support.local_site import STORY, page, serve_site
+
+    serve_site(httpserver)
     newsroom = tmp_path / "newsroom"
     newsroom.mkdir()
-    (newsroom / "trains.html").write_text(page("Night trains every thirty minutes", STORY))
+    (newsroom / "ferry.html").write_text(page("Hourly ferry through the winter", FERRY))
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "huge.html").write_text(page("Huge", STORY * 20))  # over its 2000-byte cap
     sources = tmp_path / "sources.yml"
     sources.write_text(
+        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, timeout_s: 5}\n"
         "sources:\n"
+        f"- {{name: local-news, kind: feed, location: '{httpserver.url_for('/feed.xml')}', "
+        "language: en}\n"
         "- {name: newsroom, kind: files, location: newsroom}\n"
         "- {name: vanished, kind: files, location: no-such-folder}\n"
         "- {name: broken, kind: files, location: broken, http: {max_bytes: 2000}}\n")
     warehouse_url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     env = airflow_env(airflow_home, NEWS_ETL_SOURCES_FILE=str(sources),
                       NEWS_ETL_WAREHOUSE_URL=warehouse_url,
+                      NEWS_ETL_ARCHIVE_ROOT=str(tmp_path / "archive"),
                       NEWS_ETL_DATA_DOCS_DIR=str(tmp_path / "docs"))
     result = airflow(env, "dags", "test", "news_ingest", check=False)
     output = result.stdout + result.stderr
@@ -84,20 +81,29 @@ def test_a_failed_source_fails_the_run_after_the_others_are_loaded(airflow_home,
 
     run_id, state, tasks = _latest_run(airflow_home)
     assert state == "failed"
-    # Everything the good source produced was loaded and announced before the run failed.
+    # Everything the good sources produced was loaded and announced before the run failed.
     assert tasks["load"] == [("success", 1)] and tasks["publish"] == [("success", 1)]
     assert tasks["check_sources"] == [("failed", 1)]  # no retry: the data would not change
     assert "2 source(s) failed in run" in output
     assert "vanished: source_failed:" in output and "broken: all_failed:" in output
     engine = create_engine(warehouse_url)
     with engine.connect() as conn:
-        titles = set(conn.execute(select(articles.c.title)).scalars())
+        titles: dict[str, set[str]] = {}
+        for source, title in conn.execute(select(articles.c.source, articles.c.title)):
+            titles.setdefault(source, set()).add(title)
         runs = {r["source"]: r for r in conn.execute(
             select(ingest_runs).where(ingest_runs.c.run_id == run_id)).mappings()}
     engine.dispose()
-    assert titles == {"Night trains every thirty minutes"}
+    # The served feed: two articles loaded, the 404 failed, the responses archived.
+    assert titles == {"local-news": {"Night trains every thirty minutes",
+                                     "Library opens on Sundays"},
+                      "newsroom": {"Hourly ferry through the winter"}}
+    feed_run = runs["local-news"]
+    assert (feed_run["discovered"], feed_run["loaded"], feed_run["failed"]) == (3, 2, 1)
+    assert list((tmp_path / "archive").rglob("*.warc.gz"))
     assert {s: r["status"] for s, r in runs.items()} == {
-        "newsroom": "success", "vanished": "source_failed", "broken": "all_failed"}
+        "local-news": "success", "newsroom": "success", "vanished": "source_failed",
+        "broken": "all_failed"}
     assert "no-such-folder" in runs["vanished"]["error"]
     for run in runs.values():  # nothing lost
         assert run["discovered"] == sum(run[c] for c in (
@@ -107,7 +113,7 @@ def test_a_failed_source_fails_the_run_after_the_others_are_loaded(airflow_home,
         "SELECT ae.extra FROM asset_event ae JOIN asset a ON a.id = ae.asset_id "
         "WHERE a.name = 'news_articles' AND ae.source_run_id = ?", (run_id,)).fetchall()
     db.close()
-    assert json.loads(extra)["loaded"] == 1
+    assert json.loads(extra)["loaded"] == 3
 
 
 @pytest.mark.parametrize("conf, sources_text, message", [
