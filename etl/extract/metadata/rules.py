@@ -71,6 +71,7 @@ _RULES = (
     Rule("author.slug", "author", "a URL slug where a name was expected becomes a name"),
     # text: lines of the extracted body that are not the article's (metadata/body.py)
     Rule("text.drop_headline", "text", "a body line stating only the page's <h1> is dropped"),
+    Rule("text.drop_credit", "text", "a short picture-credit or copyright line is dropped"),
 )
 
 RULES: dict[str, Rule] = {rule.name: rule for rule in _RULES}
@@ -87,8 +88,8 @@ _KEPT_IN_MAJORITY: frozenset[str] = frozenset({
     "title.agree", "title.jsonld", "title.strip_site", "title.site_fuzzy",
     "author.jsonld", "author.links", "author.labeled", "author.trafilatura",
     "author.byline_class", "author.site_fallback",
-    # Text (2026-12-01): the repeated headline goes (metadata/body.py; BENCHMARKS.md).
-    "text.drop_headline",
+    # Text (2026-12-01): the repeated headline and credit lines go (metadata/body.py).
+    "text.drop_headline", "text.drop_credit",
 })
 # Date: every statement rule, and not trafilatura's date. The folds kept og, itemprop,
 # dateline and trafilatura's date ("date.trafilatura") only; adopting that changes the date

@@ -1,5 +1,6 @@
 """The text rules (etl.extract.metadata.body): a body line that only repeats the page's
-headline is dropped, under its rule only, and never at the cost of the whole body."""
+headline, and a short picture-credit or copyright line, are dropped, each under its rule
+only, and never at the cost of the whole body."""
 
 from __future__ import annotations
 
@@ -65,10 +66,57 @@ def test_headings_beyond_the_first_twelve_are_other_stories():
     assert refine_body(text, _facts(*teasers, "Last line of the story"), RULE) == text
 
 
-def test_the_rule_is_registered_as_a_text_rule_and_on_in_production():
-    assert registry.RULES["text.drop_headline"].field == "text"
-    assert registry.rules_of("text") == ["text.drop_headline"]
-    assert "text.drop_headline" in registry.DEFAULT_RULES
+def test_the_rules_are_registered_as_text_rules_and_on_in_production():
+    assert registry.rules_of("text") == ["text.drop_headline", "text.drop_credit"]
+    assert all(registry.RULES[r].field == "text" for r in registry.rules_of("text"))
+    assert set(registry.rules_of("text")) <= registry.DEFAULT_RULES
+
+
+CREDIT = frozenset({"text.drop_credit"})
+CREDITS = [
+    "Photo: Harbour Board / Lena Quist",
+    "Fotos: Vereinsarchiv, Jonas Feld",
+    "(Bild: Mara Stein)",
+    "Image credit: valley-transport.example",
+    "Crédit photo : M. Lorrain / Agence Vallée",
+    "Copyright: Valley Courier 2024",
+    "© Valley Courier",
+    "The new depot at dawn. © Agency / Ruth Ames",
+]
+
+
+def test_credit_and_copyright_lines_are_dropped_under_their_rule():
+    text = "\n".join([PARAGRAPHS[0], *CREDITS, *PARAGRAPHS[1:]])
+    assert refine_body(text, None, CREDIT) == "\n".join(PARAGRAPHS)
+    assert refine_body(text, None, frozenset()) == text
+
+
+def test_sentences_that_mention_photos_or_copyright_stay():
+    kept = [
+        # a label word, but no colon after it: a sentence
+        "Photo exhibitions at the depot will open to the public in the spring.",
+        # a colon, but a sentence of more than 12 words
+        "Images: the board published forty photographs of the old depot, the new buses and "
+        "the drivers who trained over the summer.",
+        # © in a long paragraph (more than 25 words) is quoted text, not a credit line
+        "The board's brochure, marked © 2024 on every page, promises late departures every "
+        "night of the week and a bus at least every forty minutes until one in the morning.",
+        # a list item (c) is no copyright sign
+        "(c) the late services run on public holidays too.",
+    ]
+    text = "\n".join(kept)
+    assert refine_body(text, None, CREDIT) == text
+
+
+def test_a_body_of_credits_only_is_kept():
+    text = "\n".join(CREDITS[:2])
+    assert refine_body(text, _facts(), CREDIT) == text
+
+
+def test_both_rules_together():
+    text = "\n".join([HEADLINE, CREDITS[0], *PARAGRAPHS])
+    assert refine_body(text, _facts(HEADLINE), RULE | CREDIT) == "\n".join(PARAGRAPHS)
+    assert refine_body(text, _facts(HEADLINE), RULE) == "\n".join([CREDITS[0], *PARAGRAPHS])
 
 
 # A page whose template repeats the headline inside the article container: trafilatura
@@ -76,7 +124,9 @@ def test_the_rule_is_registered_as_a_text_rule_and_on_in_production():
 PAGE = ("<html><head><meta charset='utf-8'><title>Night buses | Valley Courier</title></head>"
         "<body><nav><a href='/'>Home</a> <a href='/valley'>Valley</a></nav><article>"
         f"<h1>{HEADLINE}</h1>"
-        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</article></body></html>")
+        + "".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2])
+        + "<p>Photo: Harbour Board / Lena Quist</p>"
+        + f"<p>{PARAGRAPHS[2]}</p></article></body></html>")
 
 
 def test_read_html_drops_the_repeated_headline_and_keeps_the_text_before_the_rules():
@@ -86,7 +136,9 @@ def test_read_html_drops_the_repeated_headline_and_keeps_the_text_before_the_rul
     assert data["extracted_text"].splitlines()[0] == HEADLINE  # what trafilatura gives
     assert data["text"] == refine_body(data["extracted_text"],
                                        read_facts(parse_html(PAGE)))
+    assert "Photo: Harbour Board" in data["extracted_text"]
     assert HEADLINE not in data["text"] and data["text"].startswith(PARAGRAPHS[0][:40])
+    assert "Photo: Harbour Board" not in data["text"]
     assert meta.title == HEADLINE  # the headline is stored, as the title
 
 
