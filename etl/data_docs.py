@@ -82,12 +82,15 @@ def _view_classes() -> tuple[type, type]:
 _VIEWS: tuple[type, type] | None = None
 
 
+_VIEW_NAMES = ("CachedPageView", "CachedIndexPageView")
+
+
 def __getattr__(name: str) -> type:
-    """GX instantiates views by module and class name: the classes above, on demand."""
-    views = dict(zip(("CachedPageView", "CachedIndexPageView"), _view_classes(), strict=True))
-    if name in views:
-        return views[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """GX instantiates views by module and class name: the classes above, on demand (and
+    only for those names: the import system probes others, which must not import GX)."""
+    if name not in _VIEW_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return dict(zip(_VIEW_NAMES, _view_classes(), strict=True))[name]
 
 
 def data_docs_root(path: str | os.PathLike[str] | None = None) -> Path:
