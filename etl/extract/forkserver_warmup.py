@@ -2,8 +2,8 @@
 
 Listed in etl.extract.pool.PRELOAD: the forkserver imports it once per run, before it forks
 any worker. Importing runs one extraction of a small built-in page, which loads what
-trafilatura, htmldate, dateparser and py3langid otherwise build on their first document
-(language model, date-parser locales, compiled patterns): seconds of CPU that every worker,
+trafilatura, htmldate and py3langid otherwise build on their first document (language
+model, compiled patterns): seconds of CPU that every worker,
 and every worker recycled after `tasks_per_worker` documents, used to pay again (measured
 in benchmarks/throughput.py). Forked workers inherit the warm state copy-on-write.
 A failure here is harmless: the workers then warm up on their own first document.
@@ -40,12 +40,8 @@ def warm_up() -> None:
 
     article = Article(url="https://news.example.org/2024/03/05/budget.html", source="warmup")
     extract_html(article, _PAGE)
-    # htmldate hands free-text dates to dateparser, which tries every locale and compiles
-    # each one's patterns on first use (the largest first-document cost, several seconds):
-    # a string no locale reads makes it build them all now.
-    from htmldate.extractors import get_external_parser
-
-    get_external_parser().get_date_data("xq 17 zv 2024 qw")
+    # No dateparser warm-up: with htmldate's extensive search off (etl.extract.settings) it
+    # never reaches dateparser, and building its every locale cost seconds of CPU per run.
 
 
 try:
