@@ -18,7 +18,8 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,29 @@ def warehouse(migrated_warehouse_url: str):
     wh.migrate()  # a no-op on the template copy; sets up the instance as ensure_schema does
     yield wh
     wh.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_warehouses(pg_template: str, tmp_path_factory: pytest.TempPathFactory
+                      ) -> Iterator[Callable[[str], str]]:
+    """The URL of a warehouse holding a real ingest of the seeds (support.seeded_warehouse)
+    per dialect, made on first use once per session (per xdist worker) and shared by the
+    read-only tests of every module (docs SQL, search, export): a module-scoped fixture
+    parametrized on the dialect was rebuilt whenever a worker's tests switched dialect.
+    Tests must not write to it."""
+    from support.seeded_warehouse import seeded_warehouse_url
+
+    urls: dict[str, str] = {}
+    with ExitStack() as stack:
+        def url(dialect: str) -> str:
+            if dialect not in urls:
+                folder = tmp_path_factory.mktemp(f"seeded_{dialect}")
+                template = pg_template if dialect == "postgresql" else None
+                urls[dialect] = stack.enter_context(
+                    seeded_warehouse_url(dialect, folder, PG_ADMIN_URL, template))
+            return urls[dialect]
+
+        yield url
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PG_ADMIN_URL, REPO_ROOT
+from conftest import REPO_ROOT
 from sqlalchemy import create_engine
-from support.seeded_warehouse import seeded_warehouse_url
 
 DIALECT_MARKS = {"-- PostgreSQL": "postgresql", "-- SQLite": "sqlite"}
 _BLOCK = re.compile(r"^```sql[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -42,15 +41,14 @@ def test_the_documents_have_sql_for_both_warehouses() -> None:
     assert dialects == {None, "postgresql", "sqlite"}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """(dialect, engine) on a warehouse holding the seed run."""
-    template = request.getfixturevalue("pg_template") if request.param == "postgresql" else None
-    folder = tmp_path_factory.mktemp(f"docs_sql_{request.param}")
-    with seeded_warehouse_url(request.param, folder, PG_ADMIN_URL, template) as url:
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        yield request.param, engine
-        engine.dispose()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def seeded(request: pytest.FixtureRequest, seeded_warehouses):
+    """(dialect, engine) on a warehouse holding the seed run (shared, read only: a block's
+    statements are never committed)."""
+    url = seeded_warehouses(request.param)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    yield request.param, engine
+    engine.dispose()
 
 
 def _run(engine, sql: str) -> list[tuple]:

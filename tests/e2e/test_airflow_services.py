@@ -95,8 +95,7 @@ def cli_articles(sources: Sources, tmp_path_factory: pytest.TempPathFactory
 
     folder = tmp_path_factory.mktemp("cli_reference")
     wh = Warehouse(f"sqlite:///{folder / 'warehouse.db'}")
-    options = RunOptions(workers=1, archive_root=str(folder / "archive"),
-                         data_docs_dir=folder / "docs")
+    options = RunOptions(workers=1, archive_root=str(folder / "archive"), data_docs=False)
     ingest(load_sources(sources.file), wh, names=list(sources.expected), options=options)
     with wh.engine.connect() as conn:
         rows = conn.execute(select(articles.c.url, articles.c.source, articles.c.title,

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import PG_ADMIN_URL
 from sqlalchemy import create_engine, text
-from support.seeded_warehouse import MIRRORED, seeded_warehouse_url
+from support.seeded_warehouse import MIRRORED
 
 from etl.cli import main
 from etl.export import COLUMNS, export
@@ -26,13 +25,11 @@ from etl.warehouse.load import write_batch
 CLI = Path(sys.executable).parent / "news-etl"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of a warehouse holding the seed run (5 articles, 1 duplicate)."""
-    template = request.getfixturevalue("pg_template") if request.param == "postgresql" else None
-    folder = tmp_path_factory.mktemp(f"export_{request.param}")
-    with seeded_warehouse_url(request.param, folder, PG_ADMIN_URL, template) as url:
-        yield url
+@pytest.fixture(params=["sqlite", "postgresql"])
+def seeded(request: pytest.FixtureRequest, seeded_warehouses) -> str:
+    """The URL of a warehouse holding the seed run (5 articles, 1 duplicate); shared, read
+    only."""
+    return seeded_warehouses(request.param)
 
 
 def stored(url: str, where: str = "1 = 1") -> list[dict]:

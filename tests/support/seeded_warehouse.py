@@ -1,8 +1,8 @@
 """A warehouse after a real ingest of the seed files, plus a mirror source that republishes
 one seed page (so story clusters and duplicates have rows), on SQLite or PostgreSQL.
 
-Module-scoped fixtures use it: one ingest per module and warehouse, shared by read-only
-tests (docs SQL, search, export)."""
+The session fixture `seeded_warehouses` (tests/conftest.py) uses it: one ingest per
+session and warehouse, shared by read-only tests (docs SQL, search, export)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def seed_sources(folder: Path) -> Path:
 def ingest_seeds(url: str, folder: Path) -> None:
     """Migrate the warehouse at `url` and load the seeds into it, as `news-etl ingest` does."""
     warehouse = Warehouse(url)
-    options = RunOptions(workers=1, archive_root=str(folder / "archive"),
-                         data_docs_dir=str(folder / "docs"))
+    # No Data Docs: no test of the seeded warehouse reads them.
+    options = RunOptions(workers=1, archive_root=str(folder / "archive"), data_docs=False)
     summary = ingest(load_sources(seed_sources(folder)), warehouse, options=options)
     totals = summary.totals()
     assert (totals["loaded"], totals["duplicate"]) == (5, 1), totals

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from conftest import PG_ADMIN_URL
-from support.seeded_warehouse import seeded_warehouse_url
 
 from etl.cli import main
 
@@ -24,12 +23,10 @@ READ_ONLY = {
 }
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    template = request.getfixturevalue("pg_template") if request.param == "postgresql" else None
-    folder = tmp_path_factory.mktemp(f"search_cli_{request.param}")
-    with seeded_warehouse_url(request.param, folder, PG_ADMIN_URL, template) as url:
-        yield url
+@pytest.fixture(params=["sqlite", "postgresql"])
+def seeded(request: pytest.FixtureRequest, seeded_warehouses) -> str:
+    """The URL of a warehouse holding the seed run; shared, read only."""
+    return seeded_warehouses(request.param)
 
 
 def test_search_prints_ranked_hits(seeded, capsys):
