@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
                     ["--sizes", "10000,100000,1000000"]),
     "load": ("load.py", [], []),
     "throughput": ("throughput.py", [], []),
+    "throughput_cpu": ("throughput_cpu.py", ["--sizes", "100,1000"], []),
     "polling_scale": ("polling_scale.py", [], []),
 }
 _SECTION = re.compile(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->", re.S)
