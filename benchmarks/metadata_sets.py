@@ -150,8 +150,13 @@ def token_f1(pred: str | None, gold: str | None) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))  # = the pipeline's
+
+
 def norm_title(text: str | None) -> str:
-    text = unicodedata.normalize("NFKC", text or "").replace("\u00ad", "")
+    # Marks no reader sees (soft hyphen, zero-width space, word joiner, BOM) do not make a
+    # title different; the pipeline drops the same ones (etl.extract.metadata.text).
+    text = unicodedata.normalize("NFKC", text or "").translate(_INVISIBLE)
     return _WS.sub(" ", text).strip()
 
 

@@ -8,11 +8,15 @@ from collections.abc import Iterable
 from typing import Any
 
 _WS = re.compile(r"\s+")
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+# Formatting marks no reader sees: soft hyphen, zero-width space, word joiner, BOM. The
+# zero-width (non-)joiners stay: they change how Persian, Arabic and Indic words are drawn
+# (and join emoji), so they are part of the text.
+INVISIBLE_MARKS = "\u00ad\u200b\u2060\ufeff"
+_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE_MARKS))
 
 
 def clean_text(value: Any) -> str:
-    """Fold whitespace and drop invisible characters (soft hyphens, zero-width spaces)."""
+    """Fold whitespace and drop invisible marks (soft hyphens, zero-width spaces)."""
     if value is None:
         return ""
     text = str(value).translate(_INVISIBLE)
