@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from support import dated_feed
 from support.dated_feed import STORIES
+from support.local_sources import local_sources
 
 from etl.config import ConfigError, load_sources
 from etl.pipeline import (
@@ -40,13 +41,9 @@ class Feed(dated_feed.Feed):
 
 
 def sources_file(tmp_path: Path, server: HTTPServer, extra: str = "") -> Path:
-    path = tmp_path / "sources.yml"
-    path.write_text(
-        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, "
-        "timeout_s: 5, retries: 0}\n"
-        f"sources:\n- {{name: late-news, kind: feed, location: "
-        f"'{server.url_for('/feed.xml')}', language: en, min_words: 20{extra}}}\n")
-    return path
+    return local_sources(tmp_path, name="late-news", kind="feed",
+                         location=server.url_for("/feed.xml"),
+                         fields=f", language: en, min_words: 20{extra}", timeout_s=5)
 
 
 def run_record(warehouse, run_id: str) -> dict:

@@ -22,6 +22,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from support.dated_feed import STORIES
 from support.local_site import feed, page
+from support.local_sources import local_sources
 from werkzeug import Request, Response
 
 from etl.config import load_sources
@@ -82,12 +83,9 @@ def site(server: HTTPServer, tmp_path: Path, monkeypatch) -> tuple[ConditionalSi
     pages = ConditionalSite(server)
     server.expect_request("/feed.xml").respond_with_data(
         feed(server.url_for("").rstrip("/"), list(SLUGS)), content_type="application/rss+xml")
-    path = tmp_path / "sources.yml"
-    path.write_text(
-        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, "
-        "timeout_s: 10, retries: 0}\n"
-        f"sources:\n- {{name: wire, kind: feed, location: '{server.url_for('/feed.xml')}', "
-        "language: en, min_words: 20}\n")
+    path = local_sources(tmp_path, name="wire", kind="feed",
+                         location=server.url_for("/feed.xml"),
+                         fields=", language: en, min_words: 20", timeout_s=10)
     return pages, path
 
 

@@ -11,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from support.local_site import STORY, feed, page, serve_site
+from support.local_sources import local_sources
 from werkzeug import Response
 
 from etl.config import load_sources
@@ -24,13 +25,8 @@ def site(httpserver: HTTPServer) -> HTTPServer:
 
 
 def sources_file(tmp_path: Path, server: HTTPServer, extra: str = "") -> Path:
-    path = tmp_path / "sources.yml"
-    path.write_text(
-        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, "
-        "timeout_s: 2, retries: 0}\n"
-        f"sources:\n- {{name: local-news, kind: feed, location: '{server.url_for('/feed.xml')}', "
-        f"language: en{extra}}}\n")
-    return path
+    return local_sources(tmp_path, name="local-news", kind="feed",
+                         location=server.url_for("/feed.xml"), fields=f", language: en{extra}")
 
 
 def runs(warehouse, run_id):

@@ -17,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from support.dated_feed import STORIES
 from support.local_site import feed, page
+from support.local_sources import local_sources
 from werkzeug import Request, Response
 
 import etl.sources.feeds as feeds_module
@@ -60,13 +61,9 @@ class ConditionalFeed:
 @pytest.fixture
 def sources_path(server: HTTPServer, tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
-    path = tmp_path / "sources.yml"
-    path.write_text(
-        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, "
-        "timeout_s: 10, retries: 0}\n"
-        f"sources:\n- {{name: wire, kind: feed, location: '{server.url_for('/feed.xml')}', "
-        "language: en, min_words: 20}\n")
-    return path
+    return local_sources(tmp_path, name="wire", kind="feed",
+                         location=server.url_for("/feed.xml"),
+                         fields=", language: en, min_words: 20", timeout_s=10)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select, update
 from support.local_site import page
+from support.local_sources import local_sources
 from werkzeug import Request, Response
 
 from etl.config import load_sources
@@ -87,13 +88,9 @@ def site(httpserver: HTTPServer) -> Site:
 
 
 def _sources(tmp_path: Path, server: HTTPServer, extra: str = "") -> Path:
-    path = tmp_path / "sources.yml"
-    path.write_text(
-        "http: {allow_hosts: ['127.0.0.1'], min_delay_s: 0, obey_robots: false, "
-        "timeout_s: 2, retries: 0}\n"
-        f"sources:\n- {{name: maps, kind: sitemap, language: en, "
-        f"location: '{server.url_for('/sitemap_index.xml')}'{extra}}}\n")
-    return path
+    return local_sources(tmp_path, name="maps", kind="sitemap",
+                         location=server.url_for("/sitemap_index.xml"),
+                         fields=f", language: en{extra}")
 
 
 def _run(site: Site, warehouse, sources: Path, run_id: str) -> tuple[list[str], dict]:
