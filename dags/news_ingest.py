@@ -107,31 +107,31 @@ def news_ingest():
     @setup
     def plan_sources(params: dict | None = None) -> list[list[str]]:
         """Validate the trigger conf, then plan which sources this run reads, in batches of
-        NEWS_ETL_SOURCES_PER_TASK (one discover task each). An unknown key or source name,
-        or a broken sources.yml, fails the run at once, with the reason, without retries.
+        NEWS_ETL_SOURCES_PER_TASK (one discover task each). Unknown keys or source names,
+        or a broken sources.yml, fail the run at once, naming every problem
+        (etl.pipeline.polls.run_conf_problems), without retries.
         A scheduled run reads only the sources due by their poll state; the others go to
         XCom `not_due`, and the load task lists them in the run's summary."""
         from airflow.sdk.exceptions import AirflowFailException
         from news_settings import settings
         from warehouse_hook import WarehouseHook
 
-        from etl.config import ConfigError
         from etl.pipeline.batches import plan_batches
-        from etl.pipeline.polls import due_only_for, not_due_to_json, plan_sources, utc_now
+        from etl.pipeline.polls import (
+            due_only_for,
+            not_due_to_json,
+            plan_sources,
+            run_conf_problems,
+            utc_now,
+        )
 
         context = get_current_context()
-        declared = set(context["dag"].params.keys())
-        unknown = sorted(set(context["dag_run"].conf or {}) - declared)
-        if unknown:
-            raise AirflowFailException(
-                f"unknown parameter(s) {unknown} in the run's conf; known: {sorted(declared)}")
         params = params or {}
         names = list(dict.fromkeys(params.get("sources") or []))
-        try:  # configuration is not transient: retrying cannot help
-            configured = _sources()
-            configured.select(names)
-        except ConfigError as exc:
-            raise AirflowFailException(f"bad run configuration: {exc}") from None
+        configured, problems = run_conf_problems(
+            context["dag_run"].conf or {}, context["dag"].params.keys(), names, _sources)
+        if problems or configured is None:  # not transient: retrying cannot help
+            raise AirflowFailException("bad run configuration:\n- " + "\n- ".join(problems))
         due_only = due_only_for(getattr(context.get("dag_run"), "run_type", None),
                                 params.get("due_only"))
         warehouse = WarehouseHook().get_warehouse(settings()) if due_only else None

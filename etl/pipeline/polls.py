@@ -10,11 +10,11 @@ A source left out is never dropped silently: it is in the run's summary with sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from etl.config import SourcesFile
+from etl.config import ConfigError, SourcesFile
 from etl.pipeline.reports import RunSummary, SourceReport
 from etl.polling import NotDue, PollPolicy, poll_result, record_poll, split_due
 from etl.polling.rule import DEFAULT_POLICY, PollStatus
@@ -40,6 +40,26 @@ def due_only_for(run_type: str | None, requested: bool | None) -> bool:
     when given, else a scheduled run does and any other (manual, backfill, asset) forces
     the sources it selects."""
     return requested if requested is not None else run_type == "scheduled"
+
+
+def run_conf_problems(conf: Mapping[str, Any], declared: Iterable[str], names: list[str],
+                      load: Callable[[], SourcesFile]) -> tuple[SourcesFile | None, list[str]]:
+    """Every problem of a run's configuration at once, so one failed run shows them all:
+    keys of the trigger `conf` that are not declared params, a broken sources file (from
+    `load`), source `names` it does not have. Returns the sources file (None when broken)
+    and the problems, in that order; none means the run can go on."""
+    problems: list[str] = []
+    known = sorted(declared)
+    unknown = sorted(set(conf) - set(known))
+    if unknown:
+        problems.append(f"unknown parameter(s) {unknown} in the run's conf; known: {known}")
+    sources = None
+    try:
+        sources = load()
+        sources.select(names)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    return sources, problems
 
 
 def plan_sources(sources: SourcesFile, names: list[str] | None,

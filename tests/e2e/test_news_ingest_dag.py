@@ -116,14 +116,15 @@ def test_a_served_feed_and_a_failed_source_in_one_run(airflow_home, httpserver, 
     assert json.loads(extra)["loaded"] == 3
 
 
-@pytest.mark.parametrize("conf, sources_text, message", [
-    ({"sources": ["nope"]}, None, "unknown source(s) ['nope']"),
-    ({"sources": [], "colour": "blue"}, None,
-     "unknown parameter(s) ['colour'] in the run's conf"),
-    ({}, "sources:\n- {name: x, kind: telepathy, location: in}\n", "field 'kind'"),
+# Every problem of a run's configuration is named in its one failed run (a broken
+# sources.yml leaves the source names unchecked: it needs a run of its own).
+@pytest.mark.parametrize("conf, sources_text, messages", [
+    ({"sources": ["nope"], "colour": "blue"}, None,
+     ["unknown source(s) ['nope']", "unknown parameter(s) ['colour'] in the run's conf"]),
+    ({}, "sources:\n- {name: x, kind: telepathy, location: in}\n", ["field 'kind'"]),
 ])
 def test_bad_params_fail_the_run_at_once_without_retries(airflow_home, tmp_path, conf,
-                                                         sources_text, message):
+                                                         sources_text, messages):
     warehouse = tmp_path / "warehouse.db"
     extra = {}
     if sources_text is not None:  # a broken sources.yml is configuration too
@@ -133,7 +134,9 @@ def test_bad_params_fail_the_run_at_once_without_retries(airflow_home, tmp_path,
     result = airflow(env, "dags", "test", "news_ingest", "-c", json.dumps(conf), check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-4000:]
-    assert message in output and "AirflowFailException" in output
+    assert "AirflowFailException" in output
+    for message in messages:
+        assert message in output
     assert "TypeError" not in output
 
     run_id, state, tasks = _latest_run(airflow_home)
