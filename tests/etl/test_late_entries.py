@@ -73,10 +73,16 @@ def hours() -> list[datetime]:
     return [top - timedelta(hours=6 - k) for k in range(7)]
 
 
+def quiet(**knobs) -> RunOptions:
+    """Inline extraction, no Data Docs: nothing here reads them (the validation results
+    stay in the warehouse), and building them is most of a small run's CPU."""
+    return RunOptions(workers=1, data_docs=False, **knobs)
+
+
 def scheduled(hours: list[datetime], k: int, archive: str) -> RunOptions:
     """The options news_ingest gives the scheduled run of interval k."""
     since, until = requested_interval("scheduled", False, hours[k], hours[k + 1])
-    return RunOptions(workers=1, since=since, until=until, archive_root=archive)
+    return quiet(since=since, until=until, archive_root=archive)
 
 
 def test_scheduled_runs_load_late_entries_and_account_for_old_ones(server, warehouse,
@@ -117,12 +123,12 @@ def test_max_age_days_is_per_source(server, warehouse, tmp_path):
     feed.entries = [("ferry", now - timedelta(days=50)), ("bakery", now - timedelta(days=3)),
                     ("orchard", None)]
     sources = load_sources(sources_file(tmp_path, server, ", max_age_days: 60"))
-    ingest(sources, warehouse, run_id="wide", options=RunOptions(workers=1, archive_root=archive))
+    ingest(sources, warehouse, run_id="wide", options=quiet(archive_root=archive))
     assert run_record(warehouse, "wide")["loaded"] == 3  # undated entries are always taken
 
     feed.entries.append(("bridge", now - timedelta(days=3)))
     narrow = load_sources(sources_file(tmp_path, server, ", max_age_days: 2"))
-    ingest(narrow, warehouse, run_id="narrow", options=RunOptions(workers=1, archive_root=archive))
+    ingest(narrow, warehouse, run_id="narrow", options=quiet(archive_root=archive))
     run = run_record(warehouse, "narrow")
     assert (run["discovered"], run["loaded"], run["not_modified"]) == (4, 0, 4)
     assert left_out(run) == {"older_than_max_age": 3}  # new or not, over 2 days is too old
@@ -144,7 +150,7 @@ def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
     assert (since, until) == (hours[1], hours[2])
     sources = load_sources(sources_file(tmp_path, server))
     ingest(sources, warehouse, run_id="backfill-1",
-           options=RunOptions(workers=1, since=since, until=until, archive_root=archive))
+           options=quiet(since=since, until=until, archive_root=archive))
     run = run_record(warehouse, "backfill-1")
     assert (run["discovered"], run["loaded"], run["not_modified"]) == (4, 2, 2)
     assert left_out(run) == {"outside_interval": 2}
@@ -154,7 +160,7 @@ def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
     feed.entries = [("archive", old + timedelta(minutes=30))]
     since, until = requested_interval(run_type, only_interval, old, old + timedelta(hours=1))
     ingest(sources, warehouse, run_id="backfill-old",
-           options=RunOptions(workers=1, since=since, until=until, archive_root=archive))
+           options=quiet(since=since, until=until, archive_root=archive))
     assert run_record(warehouse, "backfill-old")["loaded"] == 1
 
 
@@ -185,7 +191,8 @@ def test_staged_path_accounts_for_left_out_entries(server, warehouse, tmp_path,
     for chunk in chunks:
         stage_validate(stage_fetch_extract(chunk, source, "staged-1", options, warehouse),
                        {source.name: source.min_words})
-    [report] = stage_load("staged-1", root, [source.name], warehouse).reports
+    [report] = stage_load("staged-1", root, [source.name], warehouse,
+                          options=options).reports
     assert report.balanced and report.discovered == 3
     run = run_record(warehouse, "staged-1")
     assert (run["loaded"], run["not_modified"]) == (2, 1)

@@ -94,6 +94,9 @@ def row_totals(warehouse) -> dict[str, int]:
                 for table in (articles, *ROWS.values())}
 
 
+# Inline extraction, no Data Docs: nothing here reads them (the validation results stay
+# in the warehouse), and building them is most of a small run's CPU.
+QUIET = RunOptions(workers=1, data_docs=False)
 TOTALS = {"articles": 3, "article_duplicates": 3, "article_rejects": 2,
           "article_failures": 3}
 
@@ -102,7 +105,7 @@ def test_cli_run_keeps_a_row_for_every_outcome_counted(server, warehouse, tmp_pa
                                                         monkeypatch):
     monkeypatch.setenv("NEWS_ETL_ARCHIVE_ROOT", str(tmp_path / "archive"))
     sources = sources_file(tmp_path, server)
-    options = RunOptions(workers=1)
+    options = QUIET
 
     summary = ingest(sources, warehouse, run_id="items-1", options=options)
     assert all(r.balanced for r in summary.reports)
@@ -128,14 +131,14 @@ def test_staged_run_keeps_a_row_for_every_outcome_counted(server, warehouse, tmp
     for name in names:  # one source after the other, as the DAG's mapped tasks may run
         [source] = sources.select([name])
         for chunk in stage_discover(source, run_id, root):
-            stage_validate(stage_fetch_extract(chunk, source, run_id, RunOptions(workers=1),
-                                               warehouse), {name: source.min_words})
-    summary = stage_load(run_id, root, names, warehouse)
+            stage_validate(stage_fetch_extract(chunk, source, run_id, QUIET, warehouse),
+                           {name: source.min_words})
+    summary = stage_load(run_id, root, names, warehouse, options=QUIET)
     assert all(r.balanced for r in summary.reports)
     assert counts_and_rows(warehouse, run_id) == EXPECTED
     assert row_totals(warehouse) == TOTALS
 
     # The load task retried: the same counts, not one row more.
-    stage_load(run_id, root, names, warehouse)
+    stage_load(run_id, root, names, warehouse, options=QUIET)
     assert counts_and_rows(warehouse, run_id) == EXPECTED
     assert row_totals(warehouse) == TOTALS

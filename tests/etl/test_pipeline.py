@@ -36,6 +36,11 @@ from etl.warehouse.schema import (
 SEED_TITLE = "Moscou et Téhéran prévoient une installation d’usine de drones iraniens en Russie"
 SEED_LAST = ("affirmant que les livraisons avaient eu lieu avant le début de la guerre.")
 OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
+# The default run (an extraction process per core) without Data Docs: nothing here reads
+# them (the validation results stay in the warehouse), and building them is most of a
+# small run's CPU.
+NO_DOCS = RunOptions(data_docs=False)
+INLINE = RunOptions(workers=1, data_docs=False)
 
 
 def assert_runs_balance(warehouse, run_id: str) -> list[dict]:
@@ -51,7 +56,7 @@ def assert_runs_balance(warehouse, run_id: str) -> list[dict]:
 
 def test_seed_run_then_rerun_loads_nothing_twice(warehouse, seeds_dir: Path) -> None:
     sources = load_sources(seeds_dir / "sources.yml")
-    first = ingest(sources, warehouse, run_id="run-1")
+    first = ingest(sources, warehouse, run_id="run-1", options=NO_DOCS)
     assert first.totals()["loaded"] == 5 and first.totals()["discovered"] == 5
     with warehouse.engine.connect() as conn:
         seed = conn.execute(
@@ -64,7 +69,7 @@ def test_seed_run_then_rerun_loads_nothing_twice(warehouse, seeds_dir: Path) -> 
     assert seed["url"] == f"file://{seeds_dir / '000_aae610589fe5d917.txt'}"
     assert_runs_balance(warehouse, "run-1")
 
-    second = ingest(sources, warehouse, run_id="run-2")
+    second = ingest(sources, warehouse, run_id="run-2", options=NO_DOCS)
     assert second.totals()["loaded"] == 0
     assert second.totals()["not_modified"] == 5
     with warehouse.engine.connect() as conn:
@@ -75,8 +80,8 @@ def test_seed_run_then_rerun_loads_nothing_twice(warehouse, seeds_dir: Path) -> 
 
 def test_retrying_the_same_run_is_idempotent(warehouse, seeds_dir: Path) -> None:
     sources = load_sources(seeds_dir / "sources.yml")
-    ingest(sources, warehouse, run_id="same")
-    again = ingest(sources, warehouse, run_id="same")
+    ingest(sources, warehouse, run_id="same", options=NO_DOCS)
+    again = ingest(sources, warehouse, run_id="same", options=NO_DOCS)
     assert again.totals()["loaded"] == 5  # the retry counts what the run stored, once
     with warehouse.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(articles)).scalar() == 5
@@ -96,7 +101,7 @@ def test_bad_input_is_accounted_for_with_reasons(warehouse, tmp_path: Path) -> N
         "Radwege beschlossen\n" + " ".join(["Der Rat hat die neuen Radwege beschlossen."] * 12))
     config = tmp_path / "sources.yml"
     config.write_text("sources:\n- {name: local, kind: files, location: in, language: en}\n")
-    summary = ingest(load_sources(config), warehouse, run_id="bad")
+    summary = ingest(load_sources(config), warehouse, run_id="bad", options=NO_DOCS)
     totals = summary.totals()
     assert totals == {"discovered": 6, "loaded": 1, "duplicate": 1, "rejected": 2, "failed": 2,
                       "not_modified": 0}
@@ -189,7 +194,7 @@ def test_staged_steps_give_the_same_warehouse_as_streaming(request, warehouse, s
         sources = load_sources(local_feed(httpserver, tmp_path))
     names = [s.name for s in sources.sources]
     options = RunOptions(workers=1, archive_root=str(tmp_path / "archive"),
-                         data_docs_dir=str(tmp_path / "docs"))
+                         data_docs_dir=str(tmp_path / "docs"), data_docs=False)
     streamed = ingest(sources, warehouse, run_id="same-run", options=options)
 
     staged_warehouse = other_warehouse(request, warehouse, tmp_path)
@@ -237,7 +242,7 @@ def test_a_source_whose_every_item_failed_is_flagged(warehouse, tmp_path: Path) 
     config = tmp_path / "sources.yml"
     config.write_text("sources:\n- {name: broken, kind: files, location: in}\n")
     [report] = ingest(load_sources(config), warehouse, run_id="broken",
-                      options=RunOptions(workers=1)).reports
+                      options=INLINE).reports
     assert report.status == "all_failed" and "empty ×2" in report.error
     [run] = assert_runs_balance(warehouse, "broken")
     assert run["status"] == "all_failed" and run["failed"] == 2
@@ -249,9 +254,10 @@ def test_staged_chunks_and_unfinished_chunks_are_accounted_for(warehouse, seeds_
     source = load_sources(seeds_dir / "sources.yml").select(["newsroom-samples"])[0]
     chunks = stage_discover(source, "chunked", tmp_path / "staging", chunk_size=3)
     assert [Path(c).name for c in chunks] == ["chunk-00000", "chunk-00001"]
-    stage_validate(stage_fetch_extract(chunks[0], source, "chunked", RunOptions(workers=1)))
+    stage_validate(stage_fetch_extract(chunks[0], source, "chunked", INLINE))
     # chunks[1]: its extract task "crashed" and never wrote its output.
-    [report] = stage_load("chunked", tmp_path / "staging", [source.name], warehouse).reports
+    [report] = stage_load("chunked", tmp_path / "staging", [source.name], warehouse,
+                          options=INLINE).reports
     assert report.discovered == 4 and report.balanced
     assert report.outcomes["loaded"] == 3 and report.outcomes["failed"] == 1
     with warehouse.engine.connect() as conn:

@@ -30,6 +30,9 @@ from etl.warehouse.schema import article_duplicates, articles, ingest_runs
 
 OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
 SHARED = ("ferry", "bakery")
+# Data Docs are never read here (the validation results stay in the warehouse); building
+# them would be most of a small run's CPU.
+QUIET = RunOptions(workers=1, data_docs=False)
 
 
 def two_feeds(server: HTTPServer) -> tuple[Feed, Feed]:
@@ -89,7 +92,7 @@ def test_cli_run_loads_a_shared_url_once_and_a_retry_counts_the_same(
         server, warehouse, tmp_path):
     serve_stories(server)
     sources = sources_file(tmp_path, *two_feeds(server))
-    options = RunOptions(workers=1, archive_root=str(tmp_path / "archive"))
+    options = RunOptions(workers=1, data_docs=False, archive_root=str(tmp_path / "archive"))
 
     summary = ingest(sources, warehouse, run_id="shared-1", options=options)
     assert all(r.balanced for r in summary.reports)
@@ -130,7 +133,7 @@ def fetch_concurrently(chunks: dict[str, list[str]], sources: SourcesFile, run_i
             [source] = sources.select([name])
             for chunk in chunks[name]:
                 stage_validate(stage_fetch_extract(chunk, source, run_id,
-                                                   RunOptions(workers=1,
+                                                   RunOptions(workers=1, data_docs=False,
                                                               archive_root=str(archive)),
                                                    warehouse),
                                {name: source.min_words})
@@ -154,19 +157,19 @@ def test_staged_run_loads_a_shared_url_once_and_retries_count_the_same(
     chunks = {name: stage_discover(sources.select([name])[0], run_id, root)
               for name in names}
     fetch_concurrently(chunks, sources, run_id, warehouse, tmp_path / "archive")
-    summary = stage_load(run_id, root, names, warehouse)
+    summary = stage_load(run_id, root, names, warehouse, options=QUIET)
     assert all(r.balanced for r in summary.reports)
     assert counts(warehouse, run_id) == EXPECTED
     assert_loaded_once(warehouse, server)
 
     # The load task retried: the same counts, nothing stored twice.
-    stage_load(run_id, root, names, warehouse)
+    stage_load(run_id, root, names, warehouse, options=QUIET)
     assert counts(warehouse, run_id) == EXPECTED
 
     # The fetch tasks retried after the load (the run cleared and run again): the pages
     # stored by this run are fetched again and still counted once.
     fetch_concurrently(chunks, sources, run_id, warehouse, tmp_path / "archive")
-    stage_load(run_id, root, names, warehouse)
+    stage_load(run_id, root, names, warehouse, options=QUIET)
     assert counts(warehouse, run_id) == EXPECTED
     assert_loaded_once(warehouse, server)
     with warehouse.engine.connect() as conn:

@@ -47,9 +47,10 @@ READABLE = ("invalid_utf8", "mixed_encodings")  # real articles with bad bytes: 
 
 
 def options(tmp_path: Path, **knobs) -> RunOptions:
-    """RunOptions whose archive and Data Docs stay in the test's folder."""
+    """RunOptions whose archive stays in the test's folder; no Data Docs (never read
+    here: the validation results stay in the warehouse)."""
     return RunOptions(archive_root=str(tmp_path / "archive"),
-                      data_docs_dir=str(tmp_path / "docs"), **knobs)
+                      data_docs_dir=str(tmp_path / "docs"), data_docs=False, **knobs)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ by a local HTTP server; every test runs on SQLite and PostgreSQL and checks the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,10 @@ from etl.pipeline import (
     stage_validate,
 )
 from etl.warehouse.schema import article_duplicates, articles, ingest_runs
+
+# Data Docs are never read here (the validation results stay in the warehouse); building
+# them would be most of a small run's CPU.
+QUIET = RunOptions(workers=1, data_docs=False)
 
 
 def sources_file(tmp_path: Path, lists: dict[str, list[str]]) -> Path:
@@ -103,7 +108,7 @@ def test_homepage_canonical_does_not_merge_different_stories(httpserver, warehou
     names = ["ferry", "bakery", "observatory", "marathon", "orchestra"]
     urls = [serve(httpserver, f"/news/{name}", name, head) for name in names]
     sources = load_sources(sources_file(tmp_path, {"site": urls}))
-    ingest(sources, warehouse, run_id="root-1", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="root-1", options=QUIET)
 
     totals = assert_accounted(warehouse, "root-1")
     assert (totals["discovered"], totals["loaded"], totals["duplicates"]) == (5, 5, 0)
@@ -121,7 +126,7 @@ def test_section_canonical_shared_by_stories_of_a_run(httpserver, warehouse, tmp
     # Two sources of one run list pages of the same site.
     sources = load_sources(sources_file(tmp_path, {"front": urls[:1], "local": urls[1:]}))
     ingest(sources, warehouse, run_id="section-1",
-           options=RunOptions(workers=1, batch_size=batch_size))
+           options=replace(QUIET, batch_size=batch_size))
 
     totals = assert_accounted(warehouse, "section-1")
     assert (totals["discovered"], totals["loaded"], totals["duplicates"]) == (3, 3, 0)
@@ -139,12 +144,12 @@ def test_section_canonical_shared_across_chunks_in_the_staged_path(httpserver, w
     urls = [serve(httpserver, f"/news/2026/{n}", n, canonical_link(section)) for n in names]
     source = load_sources(sources_file(tmp_path, {"site": urls})).sources[0]
     root = tmp_path / "staging"
-    options = RunOptions(workers=1, archive=False)
+    options = replace(QUIET, archive=False)
     chunks = stage_discover(source, "staged-1", root, options, chunk_size=1)
     assert len(chunks) == 3
     for chunk in chunks:
         stage_validate(stage_fetch_extract(chunk, source, "staged-1", options, warehouse))
-    stage_load("staged-1", root, ["site"], warehouse, batch_size=1)
+    stage_load("staged-1", root, ["site"], warehouse, batch_size=1, options=options)
 
     totals = assert_accounted(warehouse, "staged-1")
     assert (totals["discovered"], totals["loaded"], totals["duplicates"]) == (3, 3, 0)
@@ -164,7 +169,7 @@ def test_true_canonical_duplicates_stay_duplicates(httpserver, warehouse, tmp_pa
     printed = serve(httpserver, "/print/news/ferry", "ferry",
                     f"<meta property='og:url' content='{story_url}'>")
     sources = load_sources(sources_file(tmp_path, {"site": [own, tracked, amp, printed]}))
-    ingest(sources, warehouse, run_id="true-1", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="true-1", options=QUIET)
 
     totals = assert_accounted(warehouse, "true-1")
     assert (totals["discovered"], totals["loaded"], totals["duplicates"]) == (4, 1, 3)
@@ -181,7 +186,7 @@ def test_page_claiming_a_stored_articles_canonical_with_other_text(httpserver, w
                                                                    tmp_path):
     ferry = serve(httpserver, "/news/ferry", "ferry")
     sources = load_sources(sources_file(tmp_path, {"site": [ferry]}))
-    ingest(sources, warehouse, run_id="claim-1", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="claim-1", options=QUIET)
 
     # A later run: a different story whose CMS copied the ferry page's canonical, and a
     # print copy of the ferry story that legitimately names it.
@@ -189,7 +194,7 @@ def test_page_claiming_a_stored_articles_canonical_with_other_text(httpserver, w
     printed = serve(httpserver, "/print/ferry", "ferry", canonical_link(ferry),
                     extra=["Printed from the island news website."])
     sources = load_sources(sources_file(tmp_path, {"site": [other, printed]}))
-    ingest(sources, warehouse, run_id="claim-2", options=RunOptions(workers=1))
+    ingest(sources, warehouse, run_id="claim-2", options=QUIET)
 
     totals = assert_accounted(warehouse, "claim-2")
     assert (totals["discovered"], totals["loaded"], totals["duplicates"]) == (2, 1, 1)

@@ -67,8 +67,9 @@ def other_site() -> Iterator[HTTPServer]:
 
 @pytest.fixture
 def options(tmp_path: Path) -> RunOptions:
-    """Inline extraction; the archive and Data Docs inside the test's folder."""
-    return RunOptions(workers=1, archive_root=str(tmp_path / "archive"),
+    """Inline extraction; the archive inside the test's folder; no Data Docs (never read
+    here: the validation results stay in the warehouse)."""
+    return RunOptions(workers=1, data_docs=False, archive_root=str(tmp_path / "archive"),
                       data_docs_dir=str(tmp_path / "docs"))
 
 

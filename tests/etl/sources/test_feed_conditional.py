@@ -84,7 +84,7 @@ def run(warehouse, sources_path: Path, run_id: str) -> tuple[tuple[int, ...], di
     """Ingest once; (discovered, loaded, duplicates, rejected, failed, not_modified) from
     the run record (checked to add up) and the discover stage's drops by reason."""
     summary = ingest(load_sources(sources_path), warehouse, run_id=run_id,
-                     options=RunOptions(workers=1))
+                     options=RunOptions(workers=1, data_docs=False))
     [report] = summary.reports
     assert report.balanced
     with warehouse.engine.connect() as conn:
@@ -167,7 +167,7 @@ def test_a_run_that_takes_part_of_the_feed_is_not_conditional(server, sources_pa
     options = ({"max_items": 1} if "max_items" in partial else
                {"since": datetime.now(UTC) - timedelta(hours=1)})  # entries are a day old
     summary = ingest(load_sources(sources_path), warehouse, run_id="partial",
-                     options=RunOptions(workers=1, **options))
+                     options=RunOptions(workers=1, data_docs=False, **options))
     assert summary.reports[0].balanced and stored(warehouse) == (
         {"ferry"} if "max_items" in partial else set())
     # The partial read vouches for nothing: the next run reads the feed in full.
@@ -205,13 +205,13 @@ def staged_run(warehouse, sources_path: Path, run_id: str) -> tuple[int, ...]:
     from etl.pipeline.staging import staged_chunks
 
     sources = load_sources(sources_path)
-    root, options = sources_path.parent / "staging", RunOptions(workers=1)
+    root, options = sources_path.parent / "staging", RunOptions(workers=1, data_docs=False)
     discover_batch(sources.select(["wire"]), run_id, root, options, warehouse=warehouse)
     for chunk in staged_chunks(run_id, root, ["wire"]):
         stage_fetch_extract(chunk, sources.select(["wire"])[0], run_id, options,
                             warehouse=warehouse)
         stage_validate(chunk)
-    stage_load(run_id, root, ["wire"], warehouse)
+    stage_load(run_id, root, ["wire"], warehouse, options=options)
     with warehouse.engine.connect() as conn:
         [row] = conn.execute(select(ingest_runs).where(ingest_runs.c.run_id == run_id)
                              ).mappings().all()
