@@ -134,10 +134,14 @@ def test_max_age_days_is_per_source(server, warehouse, tmp_path):
     assert left_out(run) == {"older_than_max_age": 3}  # new or not, over 2 days is too old
 
 
-@pytest.mark.parametrize("run_type, only_interval", [("backfill", False), ("scheduled", True),
-                                                     ("manual", True)])
-def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
-        server, warehouse, tmp_path, hours, run_type, only_interval):
+# (run_type, only_interval) of the runs that ask for their data interval.
+ASKING_FOR_THE_INTERVAL = [("backfill", False), ("scheduled", True), ("manual", True)]
+
+
+def test_runs_that_ask_for_the_interval_keep_to_it_and_account(server, warehouse, tmp_path,
+                                                              hours):
+    """Every kind of run that asks for its interval asks for the same (since, until): one
+    run per interval stands for them all (the same options give the same run)."""
     archive = str(tmp_path / "archive")
     feed = Feed(server)
     # Interval 1 of a backfill: one entry inside, one before, one after, one undated, and
@@ -146,8 +150,10 @@ def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
                     ("bakery", hours[1] - timedelta(seconds=1)),
                     ("bridge", hours[2]),  # the interval's end is exclusive
                     ("orchard", None)]
-    since, until = requested_interval(run_type, only_interval, hours[1], hours[2])
-    assert (since, until) == (hours[1], hours[2])
+    asked = {requested_interval(run_type, only_interval, hours[1], hours[2])
+             for run_type, only_interval in ASKING_FOR_THE_INTERVAL}
+    assert asked == {(hours[1], hours[2])}
+    [(since, until)] = asked
     sources = load_sources(sources_file(tmp_path, server))
     ingest(sources, warehouse, run_id="backfill-1",
            options=quiet(since=since, until=until, archive_root=archive))
@@ -158,7 +164,10 @@ def test_runs_that_ask_for_the_interval_keep_to_it_and_account(
 
     old = hours[1] - timedelta(days=90)
     feed.entries = [("archive", old + timedelta(minutes=30))]
-    since, until = requested_interval(run_type, only_interval, old, old + timedelta(hours=1))
+    asked = {requested_interval(run_type, only_interval, old, old + timedelta(hours=1))
+             for run_type, only_interval in ASKING_FOR_THE_INTERVAL}
+    assert asked == {(old, old + timedelta(hours=1))}
+    [(since, until)] = asked
     ingest(sources, warehouse, run_id="backfill-old",
            options=quiet(since=since, until=until, archive_root=archive))
     assert run_record(warehouse, "backfill-old")["loaded"] == 1

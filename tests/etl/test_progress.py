@@ -64,7 +64,7 @@ def test_logs_counts_at_the_start_periodically_and_at_the_end(migrated_warehouse
     sources = sources_file(tmp_path, slow_site(httpserver))
     caplog.set_level(logging.INFO, logger="etl.progress")
     assert main(["ingest", str(sources), "--warehouse", migrated_warehouse_url,
-                 "--workers", "1"]) == 0
+                 "--workers", "1", "--no-data-docs"]) == 0  # docs: never read here
     lines = [r.getMessage() for r in caplog.records if r.name == "etl.progress"]
     assert lines[0] == ("local: discovered 0 · fetched 0 · extracted 0 · validated 0 · "
                         "loaded 0 · dropped 0 · 0s (started)"), lines
@@ -79,7 +79,7 @@ def test_a_terminal_shows_a_live_line_from_the_first_second(tmp_path, httpserver
     sources = sources_file(tmp_path, slow_site(httpserver))
     warehouse = f"sqlite:///{tmp_path / 'warehouse.db'}"
     env = {"PATH": str(CLI.parent), "HOME": str(tmp_path), "GX_ANALYTICS_ENABLED": "false",
-           "TERM": "xterm"}
+           "TERM": "xterm", "NEWS_ETL_DATA_DOCS": "false"}  # docs: never read here
     master, slave = pty.openpty()
     proc = subprocess.Popen([str(CLI), "ingest", str(sources), "--warehouse", warehouse,
                              "--workers", "1"], cwd=tmp_path, env=env,
