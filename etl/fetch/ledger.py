@@ -85,6 +85,25 @@ class FetchLedger:
             self._stored_by.update(found)
         return {u: self._stored_by.get(u) for u in urls}
 
+    def prefetch(self, urls: list[str]) -> None:
+        """Read the rows, and the stored runs, of URLs about to be asked about in a few
+        queries (500 URLs each) rather than two per URL: a 10,000-entry feed made 20,000
+        round trips to the warehouse before its first fetch."""
+        self._stored_runs(urls)
+        missing = [u for u in dict.fromkeys(urls) if u not in self._known
+                   and u not in self._pending]
+        if not missing:
+            return
+        if len(self._known) + len(missing) > 10_000:
+            self._known.clear()
+        found: dict[str, dict[str, Any] | None] = dict.fromkeys(missing)
+        with self.warehouse.engine.connect() as conn:
+            for i in range(0, len(missing), 500):
+                for row in conn.execute(select(fetch_ledger).where(
+                        fetch_ledger.c.url.in_(missing[i:i + 500]))).mappings():
+                    found[row["url"]] = dict(row)
+        self._known.update(found)
+
     def already_loaded(self, urls: list[str]) -> set[str]:
         """URLs stored by an earlier run: nothing to fetch. URLs stored by this same run
         are not included (see the module docstring)."""
@@ -205,6 +224,10 @@ class FeedLedger(FetchLedger):
     failed item — every entry the feed listed then reached its outcome. No load settles a
     feed's row, so the run record is the proof; a run that crashed, is still running or
     left an entry failed (to be retried) has its feed read in full again next time."""
+
+    def prefetch(self, urls: list[str]) -> None:
+        """Nothing ahead: a feed's row is read with its run's record, one document at a
+        time (a source reads one or a few feeds)."""
 
     def state(self, url: str) -> dict[str, Any] | None:
         if url in self._pending or url in self._known:

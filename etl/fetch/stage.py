@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 Conditional = Callable[[str], tuple[str | None, str | None]]
 NOT_ATTEMPTED_REASONS = frozenset({"robots_unavailable", "limiter_unavailable"})
+LOOKAHEAD = 256  # URLs at most whose ledger rows are read together (FetchLedger.prefetch)
 
 
 class FetchStage(Stage):
@@ -68,7 +69,7 @@ class FetchStage(Stage):
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
         pending: set[Future[tuple[Article, FetchResult]]] = set()
         try:
-            for article in items:
+            for article in self._looked_up(items):
                 if article.raw is not None:
                     ready = self._decode(article, None)
                     if ready is not None:
@@ -93,6 +94,32 @@ class FetchStage(Stage):
                 self.ledger.flush()
             if self.archive is not None:
                 self.archive.close()
+
+    def _looked_up(self, items: Iterable[Article]) -> Iterator[Article]:
+        """`items` in their order, the URLs to fetch looked up in the ledger a group at a
+        time: groups of 1, 2, 4, … LOOKAHEAD items, so the first fetch starts at once and a
+        long list costs a query per group, not two per URL. Items that carry their body
+        (a WARC record may be large) are never held back."""
+        if self.ledger is None:
+            yield from items
+            return
+        group: list[Article] = []
+        size = 1
+        for article in items:
+            if article.raw is None:
+                group.append(article)
+                if len(group) < size:
+                    continue
+                size = min(2 * size, LOOKAHEAD)
+            if group:
+                self.ledger.prefetch([a.url for a in group])
+                yield from group
+                group = []
+            if article.raw is not None:
+                yield article
+        if group:
+            self.ledger.prefetch([a.url for a in group])
+            yield from group
 
     def _fetch(self, article: Article, etag: str | None,
                last_modified: str | None) -> tuple[Article, FetchResult]:
