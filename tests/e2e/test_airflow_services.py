@@ -114,10 +114,12 @@ def run_ingest_scenario(af: AirflowServices, sources: Sources,
     timings["dags_parsed"] = time.monotonic() - start
 
     # Trigger while news_ingest is still paused, then wait until the dag-processor has
-    # recorded that the DAG is at max_active_runs=1. Otherwise unpausing makes the scheduler
-    # create the hourly run at once (catchup=False still runs the latest interval), which
-    # would start first and leave our run nothing to load.
+    # recorded that the DAG is at max_active_runs=1 (it does when it parses the file: asked
+    # to at once). Otherwise unpausing makes the scheduler create the hourly run at once
+    # (catchup=False still runs the latest interval), which would start first and leave our
+    # run nothing to load.
     run_id = af.trigger("news_ingest", {"sources": list(sources.expected)})
+    af.reparse("news_ingest")
     af.wait_until(lambda: af.metadata_scalar(
         "SELECT exceeds_max_non_backfill FROM dag WHERE dag_id = 'news_ingest'"),
         120, "the dag-processor to count the queued run against max_active_runs")
