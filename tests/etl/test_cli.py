@@ -405,7 +405,8 @@ def test_file_and_server_urls_pass_and_an_explicit_engine_is_trusted(tmp_path):
 def spawn(*args: str, cwd: Path) -> subprocess.Popen:
     """The installed `news-etl` script with a clean NEWS_ETL_* environment. Its stdin is a
     pipe nobody writes to or closes: a command that read stdin would hang there."""
-    env = {"PATH": str(CLI.parent), **_base_env(cwd)}
+    # No Data Docs: no process test reads them, and a fresh process builds them cold.
+    env = {"PATH": str(CLI.parent), **_base_env(cwd), "NEWS_ETL_DATA_DOCS": "false"}
     if os.environ.get("PYTHONPATH"):  # lets the suite run against another checkout
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return subprocess.Popen([str(CLI), *args], env=env, cwd=cwd, stdin=subprocess.PIPE,
