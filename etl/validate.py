@@ -5,7 +5,9 @@ Rows that fail any expectation are not loaded; they are handed to the outcome si
 `article_rejects`. The whole GX result of every batch is kept for the run record.
 
 GX is imported lazily and its context and suite are built once per process: importing
-it costs seconds, and validating a batch costs milliseconds. Analytics are off in the
+it costs about 6 s of CPU on a 2-core test machine. Validating a batch then costs about
+0.2-0.3 s there whatever its size (GX builds its metric graph per call), which is why
+the stage validates batches of up to 500 rows, never row by row. Analytics are off in the
 contexts' own config (analytics_enabled=False); the edges set GX_ANALYTICS_ENABLED=false
 too (Makefile, docker-compose.yml, plugins/news_settings.py) and quiet GX's INFO logging
 (etl/cli/, plugins/news_settings.py): this module touches neither.
