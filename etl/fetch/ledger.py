@@ -24,7 +24,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 
 from etl.warehouse import Warehouse
 from etl.warehouse.load import upsert
@@ -32,6 +32,9 @@ from etl.warehouse.schema import articles, fetch_ledger, ingest_runs
 
 BACKOFF_BASE = timedelta(minutes=30)
 BACKOFF_MAX = timedelta(days=7)
+# Lookups are cached per URL, bounded: a URL is read a few times, close together.
+CACHE_MAX = 10_000
+IN_CHUNK = 500  # URLs per `IN (...)` query
 
 
 def backoff(failures: int) -> timedelta:
@@ -61,48 +64,47 @@ class FetchLedger:
         if url in self._pending:
             return self._pending[url]
         if url not in self._known:
-            if len(self._known) >= 10_000:  # bounded; a URL is read a few times, close together
-                self._known.clear()
-            with self.warehouse.engine.connect() as conn:
-                row = conn.execute(select(fetch_ledger).where(fetch_ledger.c.url == url)
-                                   ).mappings().first()
-            self._known[url] = dict(row) if row else None
+            self._read_rows([url])
         return self._known[url]
+
+    def _select_by_url(self, query: Select, column: Any, urls: list[str]) -> list[Any]:
+        """The rows of `query` whose `column` is one of `urls`, IN_CHUNK URLs a query."""
+        rows: list[Any] = []
+        with self.warehouse.engine.connect() as conn:
+            for i in range(0, len(urls), IN_CHUNK):
+                rows += conn.execute(query.where(column.in_(urls[i:i + IN_CHUNK]))).all()
+        return rows
+
+    def _read_rows(self, urls: list[str]) -> None:
+        """Cache the ledger rows of `urls` (None for a URL without one)."""
+        if len(self._known) + len(urls) > CACHE_MAX:
+            self._known.clear()
+        found: dict[str, dict[str, Any] | None] = dict.fromkeys(urls)
+        for row in self._select_by_url(select(fetch_ledger), fetch_ledger.c.url, urls):
+            found[row.url] = dict(row._mapping)
+        self._known.update(found)
 
     def _stored_runs(self, urls: list[str]) -> dict[str, str | None]:
         """URL → run_id of the stored article (None when not stored), cached."""
         missing = [u for u in dict.fromkeys(urls) if u not in self._stored_by]
         if missing:
-            if len(self._stored_by) >= 10_000:
+            if len(self._stored_by) >= CACHE_MAX:
                 self._stored_by.clear()
             found: dict[str, str | None] = dict.fromkeys(missing)
-            with self.warehouse.engine.connect() as conn:
-                for i in range(0, len(missing), 500):
-                    rows = conn.execute(select(articles.c.url, articles.c.run_id).where(
-                        articles.c.url.in_(missing[i:i + 500])))
-                    for url, run_id in rows:
-                        found[url] = run_id
+            found.update(self._select_by_url(select(articles.c.url, articles.c.run_id),
+                                             articles.c.url, missing))
             self._stored_by.update(found)
         return {u: self._stored_by.get(u) for u in urls}
 
     def prefetch(self, urls: list[str]) -> None:
         """Read the rows, and the stored runs, of URLs about to be asked about in a few
-        queries (500 URLs each) rather than two per URL: a 10,000-entry feed made 20,000
-        round trips to the warehouse before its first fetch."""
+        queries (IN_CHUNK URLs each) rather than two per URL: a 10,000-entry feed made
+        20,000 round trips to the warehouse before its first fetch."""
         self._stored_runs(urls)
         missing = [u for u in dict.fromkeys(urls) if u not in self._known
                    and u not in self._pending]
-        if not missing:
-            return
-        if len(self._known) + len(missing) > 10_000:
-            self._known.clear()
-        found: dict[str, dict[str, Any] | None] = dict.fromkeys(missing)
-        with self.warehouse.engine.connect() as conn:
-            for i in range(0, len(missing), 500):
-                for row in conn.execute(select(fetch_ledger).where(
-                        fetch_ledger.c.url.in_(missing[i:i + 500]))).mappings():
-                    found[row["url"]] = dict(row)
-        self._known.update(found)
+        if missing:
+            self._read_rows(missing)
 
     def already_loaded(self, urls: list[str]) -> set[str]:
         """URLs stored by an earlier run: nothing to fetch. URLs stored by this same run
@@ -233,7 +235,7 @@ class FeedLedger(FetchLedger):
         if url in self._pending or url in self._known:
             return super().state(url)
         row = read_with_body_run(self.warehouse, url)
-        if len(self._known) >= 10_000:
+        if len(self._known) >= CACHE_MAX:
             self._known.clear()
         self._known[url] = row
         return row
