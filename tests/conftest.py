@@ -26,6 +26,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from support.postgres import ensure_template_database
 
+# Longest tests first under xdist (@pytest.mark.long): support/scheduling.py.
+pytest_plugins = ["support.scheduling"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get(
     "NEWS_ETL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

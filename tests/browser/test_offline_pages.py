@@ -53,6 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.long(70)
 def test_the_run_report_renders_offline(site, tmp_path):
     dom, errors = dump_dom(site / "report.html", tmp_path / "p1")
     assert errors == []

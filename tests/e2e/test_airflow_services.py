@@ -209,6 +209,7 @@ def _run(executor: Executor, tmp_path: Path, metadata_db: str, warehouse_url: st
     return result
 
 
+@pytest.mark.long(210)
 def test_celery_executor_spreads_mapped_tasks_over_two_workers(
     tmp_path: Path, metadata_db: str, pg_database: str, sources: Sources,
     cli_articles: list[tuple[str, str, str, str]],

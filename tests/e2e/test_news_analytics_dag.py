@@ -87,6 +87,7 @@ def ingest_through_an_outage(pg: ThrowawayPostgres, env: dict[str, str]) -> str:
     return output
 
 
+@pytest.mark.long(290)
 @pytest.mark.slow
 def test_ingest_twice_then_analytics_through_airflow(airflow_home, tmp_path,
                                                      down_postgres) -> None:
@@ -175,6 +176,7 @@ def test_ingest_twice_then_analytics_through_airflow(airflow_home, tmp_path,
     # the SQLite-connection run below (one `airflow dags test` less).
 
 
+@pytest.mark.long(80)
 @pytest.mark.slow
 def test_analytics_reads_a_sqlite_connection_and_refuses_an_in_memory_one(airflow_home,
                                                                         tmp_path) -> None:

@@ -59,6 +59,7 @@ FERRY = [
 ]
 
 
+@pytest.mark.long(130)
 def test_served_feeds_late_entries_and_failed_sources_through_airflow(airflow_home, httpserver,
                                                                      tmp_path):
     """One news_ingest run with a logical date: a locally served feed is loaded (its 404
@@ -206,6 +207,7 @@ def left_out(engine, run_id: str, source: str) -> dict[str, int]:
      ["unknown source(s) ['nope']", "unknown parameter(s) ['colour'] in the run's conf"]),
     ({}, "sources:\n- {name: x, kind: telepathy, location: in}\n", ["field 'kind'"]),
 ])
+@pytest.mark.long(35)
 def test_bad_params_fail_the_run_at_once_without_retries(airflow_home, tmp_path, conf,
                                                          sources_text, messages):
     warehouse = tmp_path / "warehouse.db"

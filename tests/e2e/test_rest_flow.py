@@ -55,6 +55,7 @@ def metadata_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         drop_database(PG_ADMIN_URL, name)
 
 
+@pytest.mark.long(130)
 def test_the_documented_rest_flow(tmp_path, metadata_db, pg_migrated_database):
     home = tmp_path / "airflow_home"
     generated = home / "simple_auth_manager_passwords.json.generated"

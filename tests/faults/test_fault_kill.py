@@ -39,6 +39,7 @@ def corpus(tmp_path_factory) -> tuple[Path, set]:
     return sources, reference
 
 
+@pytest.mark.long(50)
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
 def test_sigkill_mid_load_then_rerun_equals_an_undisturbed_run(db, corpus, tmp_path,
                                                                 request):

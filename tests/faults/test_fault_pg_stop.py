@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 N, BATCH = 60, 10
 
 
+@pytest.mark.long(40)
 def test_postgres_stops_mid_run_then_the_same_run_id_is_retried(own_postgres, tmp_path):
     sources = write_corpus(tmp_path / "pages", N)
     url = own_postgres.url

@@ -86,6 +86,7 @@ def _start(tmp_path: Path, name: str, sources: Path, limiter_url: str) -> subpro
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.long(35)
 def test_two_concurrent_cli_runs_share_the_hosts_politeness(server: HTTPServer,
                                                            tmp_path: Path,
                                                            limiter_url: str) -> None:
