@@ -43,6 +43,8 @@ from etl.warehouse.load import write_batch
 from etl.warehouse.schema import articles, fetch_ledger, ingest_runs
 
 OUTCOME_COLUMNS = tuple(COLUMNS_BY_OUTCOME.values())  # ingest_runs outcome columns
+# Data Docs are never read here (the validation results stay in the warehouse).
+QUIET = RunOptions(workers=1, data_docs=False)
 LAST_MODIFIED = "Mon, 30 Nov 2026 08:00:00 GMT"
 # Three stories, and a copy of the first under another URL: it ends `duplicate`, so it is
 # fetched again by later runs (only stored URLs are skipped) and shows the 304 path.
@@ -127,31 +129,31 @@ def test_extract_task_retried_after_the_ledger_was_written_loads_every_page(
     # output on (its last write fails), as a killed or crashing worker would.
     (Path(chunk) / "extract.json").mkdir()
     with pytest.raises(OSError):
-        stage_fetch_extract(chunk, source, run_id, RunOptions(workers=1), warehouse)
+        stage_fetch_extract(chunk, source, run_id, QUIET, warehouse)
     assert all(ledger_etags(warehouse)[slug] for slug in SLUGS)  # the ledger was written
     (Path(chunk) / "extract.json").rmdir()
 
     # Airflow retries the task: the pages must be fetched again, not answered with 304.
     before = len(pages.requests)
-    stage_fetch_extract(chunk, source, run_id, RunOptions(workers=1), warehouse)
+    stage_fetch_extract(chunk, source, run_id, QUIET, warehouse)
     assert pages.since(before) == sorted((slug, False, 200) for slug in SLUGS)
     stage_validate(chunk, {source.name: source.min_words})
-    summary = stage_load(run_id, root, [source.name], warehouse)
+    summary = stage_load(run_id, root, [source.name], warehouse, options=QUIET)
     assert all(r.balanced for r in summary.reports)
     assert run_counts(warehouse, run_id) == FIRST_RUN
     assert stored_slugs(warehouse) == {"ferry", "bakery", "bridge"}
 
     # The load task retried: the same counts.
-    stage_load(run_id, root, [source.name], warehouse)
+    stage_load(run_id, root, [source.name], warehouse, options=QUIET)
     assert run_counts(warehouse, run_id) == FIRST_RUN
 
     # A later run: the copy's validators are settled now and earn a 304.
     before = len(pages.requests)
     later = "scheduled__later"
     for chunk in stage_discover(source, later, root):
-        stage_validate(stage_fetch_extract(chunk, source, later, RunOptions(workers=1),
+        stage_validate(stage_fetch_extract(chunk, source, later, QUIET,
                                            warehouse), {source.name: source.min_words})
-    stage_load(later, root, [source.name], warehouse)
+    stage_load(later, root, [source.name], warehouse, options=QUIET)
     assert pages.since(before) == [("ferry-copy", True, 304)]
     assert run_counts(warehouse, later) == NEXT_RUN
 
@@ -173,7 +175,7 @@ def test_cli_run_whose_load_failed_after_the_ledger_was_written_loads_on_retry(
         site, warehouse, retry_id):
     pages, sources_path = site
     sources = load_sources(sources_path)
-    options = RunOptions(workers=1)
+    options = QUIET
     dialect = warehouse.engine.dialect.name
     with warehouse.begin() as conn:
         for statement in CRASH_TRIGGER[dialect]:

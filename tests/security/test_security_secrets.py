@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from etl.cli import main
 from etl.warehouse import Warehouse, WarehouseError
 
 from .conftest_helpers import closed_port
@@ -32,15 +33,44 @@ def test_warehouse_error_and_logs_never_show_the_password(caplog):
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
-@pytest.mark.parametrize("command", [["ingest", str(REPO / "seeds" / "sources.yml")],
-                                     ["report"], ["migrate"], ["revalidate"]])
-def test_cli_failure_output_never_shows_the_password(command, tmp_path):
+def test_the_installed_command_never_shows_the_password(tmp_path):
+    """The real process, verbose: everything it prints, tracebacks and logs included."""
     url = f"postgresql://etl:{PASSWORD}@127.0.0.1:{closed_port()}/warehouse"
-    result = subprocess.run([str(CLI), "-v", *command, "--warehouse", url], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(CLI), "-v", "ingest", str(REPO / "seeds" / "sources.yml"),
+                             "--warehouse", url], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "warehouse error" in result.stderr
     assert PASSWORD not in result.stdout + result.stderr
+
+
+# configure_logging turns these down; the test gives back the levels it found.
+QUIETED = ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic")
+
+
+@pytest.mark.parametrize("command", [["report"], ["migrate"], ["revalidate"]])
+def test_cli_failure_output_never_shows_the_password(command, tmp_path, capsys, caplog,
+                                                     monkeypatch):
+    """The other commands through the CLI's main in this process (a process each only
+    paid the imports again): what they print, and every record logged at DEBUG (what
+    -v writes to stderr in a process of their own)."""
+    url = f"postgresql://etl:{PASSWORD}@127.0.0.1:{closed_port()}/warehouse"
+    monkeypatch.chdir(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in QUIETED}
+    try:
+        code = main(["-v", *command, "--warehouse", url])
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    out, err = capsys.readouterr()
+    assert code == 1, err[-2000:]
+    assert "warehouse error" in err
+    assert PASSWORD not in out + err + caplog.text
 
 
 # -- nothing sensitive committed ------------------------------------------------------------

@@ -37,8 +37,9 @@ NOTES_RULE = re.compile(r"^Archive note")
 
 
 def options(tmp_path: Path) -> RunOptions:
-    """Loads and re-extractions of one test share its archive."""
-    return RunOptions(workers=1, archive_root=str(tmp_path / "archive"))
+    """Loads and re-extractions of one test share its archive; no Data Docs (never read
+    here: the validation results stay in the warehouse)."""
+    return RunOptions(workers=1, archive_root=str(tmp_path / "archive"), data_docs=False)
 
 
 def sources_file(tmp_path: Path, name: str, urls: list[str], extra: str = "") -> Path:

@@ -6,11 +6,11 @@ process, Crawl-delay raises are shared, and a Redis that is down fails fetches c
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import socket
 import threading
 import time
 from dataclasses import asdict, replace
+from multiprocessing.context import BaseContext
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,6 +18,7 @@ import redis
 from pytest_httpserver import HTTPServer
 from support import politeness_workers as workers
 from support.pacing import assert_paced
+from support.warm_processes import warm_processes
 from werkzeug import Request, Response
 
 from etl.config import HttpSettings
@@ -25,7 +26,14 @@ from etl.fetch import Fetcher
 from etl.fetch.limiter_redis import redis_politeness
 from etl.fetch.politeness import HostLimiter, reset_shared_politeness, shared_politeness
 
-SPAWN = multiprocessing.get_context("spawn")  # fresh interpreters, like separate workers
+
+@pytest.fixture
+def separate() -> BaseContext:
+    """Separate processes, like separate workers: forked from a warm forkserver
+    (support.warm_processes), each with its own connections and politeness state."""
+    return warm_processes()
+
+
 # A start is stamped just after its grant; a busy or descheduled process stamps late
 # (support.pacing), never outside the held slot, so the concurrency check is exact.
 LATENESS_S = 0.15
@@ -71,12 +79,12 @@ def test_gap_and_cap_across_threads(limiter_url: str) -> None:
     assert _check_gaps_and_peak(stamps, 0.2, 2) == 2
 
 
-def test_gap_and_cap_across_processes(limiter_url: str) -> None:
+def test_gap_and_cap_across_processes(limiter_url: str, separate: BaseContext) -> None:
     processes, per_process = 3, 4
-    barrier = SPAWN.Barrier(processes)
-    out = SPAWN.Queue()
-    procs = [SPAWN.Process(target=workers.take_slots,
-                           args=(limiter_url, "news.example", 0.3, 2, per_process, 0.5,
+    barrier = separate.Barrier(processes)
+    out = separate.Queue()
+    procs = [separate.Process(target=workers.take_slots,
+                              args=(limiter_url, "news.example", 0.3, 2, per_process, 0.5,
                                  barrier, out))
              for _ in range(processes)]
     for p in procs:
@@ -90,9 +98,9 @@ def test_gap_and_cap_across_processes(limiter_url: str) -> None:
     assert _check_gaps_and_peak([(s, e) for _, s, e in stamps], 0.3, 2, lateness=0.2) == 2
 
 
-def test_a_dead_holders_lease_expires(limiter_url: str) -> None:
-    out = SPAWN.Queue()
-    dying = SPAWN.Process(target=workers.hold_and_die,
+def test_a_dead_holders_lease_expires(limiter_url: str, separate: BaseContext) -> None:
+    out = separate.Queue()
+    dying = separate.Process(target=workers.hold_and_die,
                           args=(limiter_url, "news.example", 1.0, out))
     dying.start()
     held_at = out.get(timeout=60)
@@ -104,10 +112,10 @@ def test_a_dead_holders_lease_expires(limiter_url: str) -> None:
     assert 0.8 <= waited < 10, waited  # the 1 s lease: not at once, and not forever
 
 
-def test_a_live_holders_lease_is_renewed(limiter_url: str) -> None:
-    out = SPAWN.Queue()
-    holder = SPAWN.Process(target=workers.hold_alive,
-                           args=(limiter_url, "news.example", 1.5, 4.0, out))
+def test_a_live_holders_lease_is_renewed(limiter_url: str, separate: BaseContext) -> None:
+    out = separate.Queue()
+    holder = separate.Process(target=workers.hold_alive,
+                              args=(limiter_url, "news.example", 1.5, 4.0, out))
     holder.start()
     assert out.get(timeout=60)[0] == "held"
     backend = shared_politeness(limiter_url)[0]
@@ -120,7 +128,7 @@ def test_a_live_holders_lease_is_renewed(limiter_url: str) -> None:
 
 
 def test_robots_read_once_by_every_process(server: HTTPServer, settings: HttpSettings,
-                                           limiter_url: str) -> None:
+                                           limiter_url: str, separate: BaseContext) -> None:
     robots = "User-agent: *\nDisallow: /private/\n"
 
     def slow_robots(request: Request) -> Response:
@@ -133,10 +141,10 @@ def test_robots_read_once_by_every_process(server: HTTPServer, settings: HttpSet
     polite = replace(settings, obey_robots=True, limiter_url=limiter_url, robots_ttl_s=120)
     urls = [server.url_for("/news/a"), server.url_for("/private/b")]
     processes = 3
-    barrier = SPAWN.Barrier(processes)
-    out = SPAWN.Queue()
-    procs = [SPAWN.Process(target=workers.fetch_urls,
-                           args=(asdict(polite), urls, barrier, out))
+    barrier = separate.Barrier(processes)
+    out = separate.Queue()
+    procs = [separate.Process(target=workers.fetch_urls,
+                              args=(asdict(polite), urls, barrier, out))
              for _ in range(processes)]
     for p in procs:
         p.start()
