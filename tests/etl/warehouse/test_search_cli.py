@@ -35,6 +35,8 @@ def test_search_prints_ranked_hits(seeded, capsys):
     assert SEED_TITLE in out[0] and "[1scandal/fr]" in out[0]
     assert out[1].strip().startswith("file://") and out[1].strip().endswith(".txt")
     assert len(out) == 2
+    assert main(["search", "drone", "--warehouse", seeded]) == 0
+    assert SEED_TITLE in capsys.readouterr().out  # "drone" finds "drones" on both
 
 
 def test_search_json_and_filters(seeded, capsys):
@@ -70,12 +72,15 @@ def test_search_usage_errors_exit_2(seeded, capsys):
     assert "not a date: 'last week'" in capsys.readouterr().err
 
 
-def test_search_the_real_command(seeded, tmp_path):
+def test_search_the_real_command(seeded_warehouses, tmp_path):
+    """The installed command, on SQLite: the search it runs is the one the tests above run
+    in process on both warehouses; a second process would only pay the imports."""
+    seeded = seeded_warehouses("sqlite")
     result = subprocess.run([str(CLI), "search", "drone", "--warehouse", seeded],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path,
                             env={"PATH": str(CLI.parent), "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert SEED_TITLE in result.stdout  # "drone" finds "drones" on both
+    assert SEED_TITLE in result.stdout
 
 
 # --- read-only commands and a warehouse that does not exist --------------------------------
