@@ -96,7 +96,11 @@ def test_no_data_docs_for_a_run_where_everything_was_not_modified(migrated_wareh
     assert (docs / "changed" / "desk" / "index.html").is_file()
 
 
-@pytest.mark.parametrize("how", ["flag", "variable"])
+# Each way on one warehouse: how the setting is read does not depend on the warehouse, and
+# both warehouses still show the results recorded without a site.
+@pytest.mark.parametrize(("how", "migrated_warehouse_url"),
+                         [("flag", "postgresql"), ("variable", "sqlite")],
+                         indirect=["migrated_warehouse_url"])
 def test_data_docs_can_be_turned_off(how, migrated_warehouse_url, tmp_path, monkeypatch,
                                      capsys) -> None:
     """--no-data-docs or NEWS_ETL_DATA_DOCS=false: no site, no report_path, and the
