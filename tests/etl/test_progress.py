@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -75,8 +76,11 @@ def test_logs_counts_at_the_start_periodically_and_at_the_end(migrated_warehouse
                         r"loaded 2 · dropped 1 · \d+s \(done\)", lines[-1]), lines
 
 
-def test_a_terminal_shows_a_live_line_from_the_first_second(tmp_path, httpserver) -> None:
+def test_a_terminal_shows_a_live_line_from_the_first_second(tmp_path, httpserver,
+                                                           sqlite_template) -> None:
     sources = sources_file(tmp_path, slow_site(httpserver))
+    # A copy of the migrated template: the child process does not replay the migrations.
+    shutil.copyfile(sqlite_template, tmp_path / "warehouse.db")
     warehouse = f"sqlite:///{tmp_path / 'warehouse.db'}"
     env = {"PATH": str(CLI.parent), "HOME": str(tmp_path), "GX_ANALYTICS_ENABLED": "false",
            "TERM": "xterm", "NEWS_ETL_DATA_DOCS": "false"}  # docs: never read here
