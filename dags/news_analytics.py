@@ -5,7 +5,8 @@ etl.analytics (tested without Airflow); tasks only pick the warehouse and call i
 checks fail the run loudly: a source whose latest run rejected more than the threshold
 (the usual sign that a site changed its layout and extraction now yields garbage), and a
 source that failed as a whole or failed every item in the triggering ingest run(s)
-(`source_failed` / `all_failed` in ingest_runs).
+(`source_failed` / `all_failed` in ingest_runs) or that the polling rule keeps suspended
+(every run alarms until a probe resumes it or it leaves the sources file).
 
 Warehouse: the connection `warehouse_default` through the common-sql provider's hook
 (PostgresHook for a postgres connection); a type with no SQL provider installed (sqlite)
@@ -56,6 +57,18 @@ def _warehouse():
     except WarehouseConfigError as exc:
         raise AirflowFailException(f"connection {CONN_ID!r}: {exc}") from None
     return Warehouse(url, engine=engine)
+
+
+def _configured_sources() -> list[str] | None:
+    """The sources file's names, for the suspended-source alarm; None (every suspended
+    source alarms) when the file cannot be read: news_ingest reports that itself."""
+    from news_settings import sources
+
+    try:
+        return [s.name for s in sources().sources]
+    except Exception as exc:  # a broken file must not hide the alarm
+        print(f"sources file not read ({exc}): every suspended source is reported")
+        return None
 
 
 def _triggering_run_ids() -> list[str]:
@@ -125,23 +138,32 @@ def news_analytics():
     @task
     def check_source_failures(params: dict | None = None) -> int:
         """Raise (no retry) if a source of the triggering ingest run(s) failed as a whole or
-        failed every item; run by hand, each source's latest run in the window is judged."""
+        failed every item (run by hand, each source's latest run in the window is judged),
+        or if a source of the sources file is suspended."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from etl import analytics
 
         run_ids = _triggering_run_ids()
+        names = _configured_sources()
         warehouse = _warehouse()
         try:
-            alerts = analytics.check_source_failures(
+            failed = analytics.check_source_failures(
                 warehouse, run_ids=run_ids,
                 window=timedelta(hours=int((params or {}).get("window_hours", 168))))
+            suspended = analytics.check_suspended_sources(warehouse, names)
         finally:
             warehouse.dispose()
-        if alerts:
-            raise AirflowFailException(
-                "source(s) failed:\n" + "\n".join(f"  - {a}" for a in alerts))
-        print(f"no failed source in {', '.join(run_ids) or 'the latest runs'}")
+        problems = []
+        if failed:
+            problems.append("source(s) failed:\n" + "\n".join(f"  - {a}" for a in failed))
+        if suspended:
+            problems.append("source(s) suspended, probed daily until they answer:\n"
+                            + "\n".join(f"  - {a}" for a in suspended))
+        if problems:
+            raise AirflowFailException("\n".join(problems))
+        print(f"no failed source in {', '.join(run_ids) or 'the latest runs'}, "
+              "no suspended source")
         return 0
 
     refresh_summaries() >> [check_reject_rates(), check_source_failures()]

@@ -23,6 +23,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from support.postgres import ThrowawayPostgres
 
+from etl.polling.rule import FailureKind, PollResult
+from etl.polling.store import record_poll
 from etl.records import OUTCOME_COLUMNS, Outcome
 from etl.warehouse import Warehouse
 from etl.warehouse.load import finish_run
@@ -40,6 +42,13 @@ def record(warehouse: Warehouse, run_id: str, source: str, status: str,
         finish_run(conn, run_id, source, started_at=datetime.now(UTC), discovered=3,
                    outcomes={Outcome.LOADED if status == "success" else Outcome.FAILED: 3},
                    status=status, error=error)
+
+
+def suspend(warehouse: Warehouse, source: str) -> None:
+    """Three hard failures in a row: the polling rule suspends `source`."""
+    gone = PollResult(error=f"source {source!r}: http_410 (GONE)", failure_kind=FailureKind.HARD)
+    for _ in range(3):
+        record_poll(warehouse, source, gone, datetime.now(UTC))
 
 
 @pytest.fixture
@@ -132,17 +141,24 @@ def test_ingest_twice_then_analytics_through_airflow(airflow_home, tmp_path,
     assert extras[first_run]["loaded"] == 5 and extras[latest["run_id"]]["loaded"] == 0
 
     # news_analytics through the connection (common-sql hook): summaries match the articles.
-    # A source failed in an ingest run: news_analytics fails, naming it, and the reject-rate
-    # check, independent, still ran and passed.
+    # A source failed in an ingest run: news_analytics fails, naming it (and a suspended
+    # one, below), and the reject-rate check, independent, still ran and passed.
     warehouse = Warehouse(pg_database)
     warehouse.migrate()  # migrated by news_ingest already: sets up the instance
     record(warehouse, "ingest-1", "gone", "source_failed", "feed unreachable (connect)")
+    # A seeded source the polling rule has suspended alarms too, though no run of it is in
+    # view; one suspended after leaving sources.yml does not.
+    suspend(warehouse, "newsroom-samples")
+    suspend(warehouse, "retired")
     plain_url = pg_database.replace("postgresql+psycopg://", "postgresql://")
     result = airflow(with_conn, "dags", "test", "news_analytics", check=False)
     log = result.stdout + result.stderr
     assert result.returncode != 0, log[-4000:]
     assert "AirflowFailException" in log and "source(s) failed:" in log
     assert "gone: source_failed in run ingest-1 (3/3 items failed): feed unreachable" in log
+    assert "source(s) suspended, probed daily until they answer:" in log
+    assert "newsroom-samples: suspended since" in log and "retired" not in log
+    record_poll(warehouse, "newsroom-samples", PollResult(new_items=1), datetime.now(UTC))
     assert "reject rates within threshold" in log and SECRET not in log
     with engine.connect() as conn:
         loaded = conn.execute(text("SELECT COUNT(*) FROM articles")).scalar_one()

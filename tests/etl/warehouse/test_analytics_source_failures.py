@@ -1,11 +1,13 @@
-"""The failed-source alarm (news_analytics): sources whose run ended source_failed or
-all_failed, on SQLite and PostgreSQL."""
+"""The source alarms of news_analytics, on SQLite and PostgreSQL: sources whose run ended
+source_failed or all_failed, and sources the polling rule keeps suspended."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from etl.analytics import check_source_failures, failed_sources
+from etl.analytics import check_source_failures, check_suspended_sources, failed_sources
+from etl.polling.rule import FailureKind, PollResult
+from etl.polling.store import record_poll
 from etl.records import Outcome
 from etl.warehouse.load import finish_run, start_run
 
@@ -63,3 +65,44 @@ def test_failed_sources_picks_the_failed_rows_of_a_summary():
     rows = [{"source": "a", "status": "success"}, {"source": "b", "status": "source_failed"},
             {"source": "c", "status": "all_failed"}, {"source": "d", "status": "running"}]
     assert [r["source"] for r in failed_sources(rows)] == ["b", "c"]
+
+
+def _poll(wh, source, when, error=None):
+    """One poll of `source` through the polling rule: a hard failure with `error`, else
+    one new item."""
+    result = (PollResult(error=error, failure_kind=FailureKind.HARD) if error
+              else PollResult(new_items=1))
+    record_poll(wh, source, result, when)
+
+
+def test_a_suspended_source_alarms_on_every_check_until_a_probe_resumes_it(warehouse):
+    gone = "source 'dead': cannot fetch https://feeds.example/x.xml: http_410 (GONE)"
+    for hour in range(3):  # the third hard failure in a row suspends it
+        _poll(warehouse, "dead", NOW + timedelta(hours=hour), gone)
+    _poll(warehouse, "wire", NOW, None)
+    _poll(warehouse, "flaky", NOW, "source 'flaky': feed unreachable (connect)")  # once
+
+    alerts = check_suspended_sources(warehouse)
+    assert [a.source for a in alerts] == ["dead"]
+    [alert] = alerts
+    assert (alert.consecutive_failures, alert.last_failure_kind) == (3, "hard")
+    assert alert.suspended_at == NOW + timedelta(hours=2)
+    assert alert.next_probe_at == NOW + timedelta(hours=2, days=1)  # the daily probe
+    assert str(alert) == (
+        "dead: suspended since 2026-11-25 14:00 UTC after 3 consecutive failures (last, "
+        f"hard: {gone}); next probe at 2026-11-26 14:00 UTC")
+    # Hours later no run has touched it (not due until the probe): still alarming, whereas
+    # the failed-source alarm judges only the runs it is given.
+    assert check_suspended_sources(warehouse) == alerts
+    assert check_source_failures(warehouse, run_ids=["a-later-hourly-run"]) == []
+    # Taken out of the sources file: nothing polls it, no alarm.
+    assert check_suspended_sources(warehouse, sources=["wire", "flaky"]) == []
+    assert [a.source for a in check_suspended_sources(warehouse, ["dead", "wire"])] == ["dead"]
+    # The probe answers: resumed, the alarm stops.
+    _poll(warehouse, "dead", NOW + timedelta(days=1, hours=2), None)
+    assert check_suspended_sources(warehouse) == []
+
+
+def test_no_poll_state_no_suspended_alarm(warehouse):
+    assert check_suspended_sources(warehouse) == []
+    assert check_suspended_sources(warehouse, sources=[]) == []
