@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from support.local_site import STORY, feed, page
 from support.robots_servers import ClosingRobotsServer
+from werkzeug import Request, Response
 
 from etl.config import load_sources
 from etl.pipeline import RunOptions, ingest
@@ -112,13 +114,22 @@ def test_robots_outcomes_through_the_pipeline(server: HTTPServer, sqlite_url: st
                                               tmp_path: Path, options: RunOptions,
                                               robots: str) -> None:
     closing = ClosingRobotsServer()
+    # robots.txt that answers only once the test is over (long after the 0.5 s timeout).
+    released, answered = threading.Event(), threading.Event()
+
+    def late(request: Request) -> Response:
+        try:
+            released.wait(10)
+            return Response("late", content_type="text/plain")
+        finally:
+            answered.set()
+
     try:
         if robots == "closed":
             urls = [closing.url("/news/a"), closing.url("/news/b")]
         else:
             if robots == "timeout":
-                server.expect_request("/robots.txt").respond_with_handler(
-                    lambda request: time.sleep(1.2) or "late")
+                server.expect_request("/robots.txt").respond_with_handler(late)
             else:
                 server.expect_request("/robots.txt").respond_with_data(
                     "x", status=int(robots))
@@ -139,8 +150,9 @@ def test_robots_outcomes_through_the_pipeline(server: HTTPServer, sqlite_url: st
         warehouse.dispose()
     finally:
         closing.close()
-        if robots == "timeout":
-            time.sleep(1.0)  # let the late robots.txt answer end before the next test
+        if robots == "timeout":  # the late answer ends before the next test
+            released.set()
+            assert answered.wait(10)
 
 
 def test_a_feed_whose_robots_is_unavailable_fails_its_source(server: HTTPServer,
