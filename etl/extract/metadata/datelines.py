@@ -88,24 +88,32 @@ def _dateline_elements(body: Any) -> list[Any]:
     date or byline role, and those holding (or directly around) a "Published" label.
 
     One walk over the elements reads their text and tails as plain strings: asking lxml for
-    the text nodes instead builds an object per node, most of the cost of a page's facts."""
+    the text nodes instead builds an object per node, most of the cost of a page's facts.
+    The tests of `_holds_label` are inlined: this loop sees every element of the page, and
+    a call per text and tail cost more than the tests themselves."""
+    stem, word, role = _LABEL_STEM.search, _LABEL_WORD.search, _DATE_ROLE_LOWER.search
     order: dict[Any, int] = {}
     found = set()
     for i, el in enumerate(body.iter()):
         order[el] = i
-        if i and _holds_label(el.tail):  # a tail belongs to the element around it
+        tail = el.tail
+        # a tail belongs to the element around it
+        if i and tail and len(tail) < 300 and stem(tail.lower()) and word(tail):
             found.add(el.getparent())
             if el.getparent().getparent() is not None:
                 found.add(el.getparent().getparent())
         if not isinstance(el.tag, str):  # a comment's own text is not the page's
             continue
-        if _holds_label(el.text):
+        text = el.text
+        if text and len(text) < 300 and stem(text.lower()) and word(text):
             found.add(el)
             if el.getparent() is not None:
                 found.add(el.getparent())
-        if i and (el.get("class") is not None or el.get("id") is not None
-                  or el.get("itemprop") is not None) and _DATE_ROLE_LOWER.search(
-                      attrs_of(el).lower()):
+        if not i:
+            continue
+        css, ident, prop = el.get("class"), el.get("id"), el.get("itemprop")
+        if (css is not None or ident is not None or prop is not None) and role(
+                f"{css or ''} {ident or ''} {prop or ''}".lower()):
             found.add(el)
     return sorted((el for el in found if el in order and el.tag not in _SKIP_TAGS),
                   key=order.__getitem__)

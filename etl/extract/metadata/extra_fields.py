@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from lxml import etree
+
 from etl.extract.metadata.dates import FUTURE_TOLERANCE, check_date, read_date
 from etl.extract.metadata.jsonld import jsonld_str, schema_types
 from etl.extract.metadata.page_signals import (
@@ -121,6 +123,8 @@ def _update_lines(tree: Any) -> Iterator[str]:
     more than all the other rules); the line is the nearest enclosing element of at most
     UPDATE_LINE_CHARS characters that has more than the label in it.
     """
+    if not _may_hold_update_label(tree):
+        return
     for node in tree.xpath("//body//text()[not(parent::script) and not(parent::style)]"):
         if len(node) > UPDATE_LINE_CHARS:
             continue  # no short line holds it
@@ -141,6 +145,17 @@ def _update_lines(tree: Any) -> Iterator[str]:
                     yield rest
                 break
             el = el.getparent()
+
+
+def _may_hold_update_label(tree: Any) -> bool:
+    """Whether some text of the page's body holds an update key. The body's text in one
+    string (lxml builds it in C) rules out about half the pages before the text-node pass,
+    which builds an object per node; a key in a node is a key in the whole text."""
+    for body in tree.getroottree().iter("body"):
+        text = etree.tostring(body, method="text", encoding=str).lower()
+        if any(key in text for key in _UPDATE_KEYS):
+            return True
+    return False
 
 
 # Letters-only meta keys (as the published-date rules compare them): a vendor prefix

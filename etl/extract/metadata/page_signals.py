@@ -168,8 +168,11 @@ def classed(tree: Any, words: tuple[str, ...]) -> Iterator[Any]:
     for el in (body if body is not None else tree).iter():
         if not isinstance(el.tag, str):
             continue  # comments, processing instructions
-        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        if names != " " and any(word in names for word in words):
+        css, ident = el.get("class"), el.get("id")
+        if not css and not ident:  # most elements: skip building the string
+            continue
+        names = f"{css or ''} {ident or ''}".lower()
+        if any(word in names for word in words):
             yield el
 
 
