@@ -137,11 +137,14 @@ def datelines(tree: Any) -> Iterator[tuple[str, bool]]:
             dateline = f"{text} {value_text}" if value_text else None
         if dateline is not None and not outside_story(el):
             yield dateline, in_article(el)
-    containers = tree.xpath("//article") or tree.xpath("//main") or tree.xpath("//body")
-    if not containers:
+    # The first <article>, else <main>, else <body>: walks that stop at the first hit, not
+    # lists of every match in the page.
+    document = tree.getroottree()
+    container = next(itertools.chain(document.iter("article"), document.iter("main"),
+                                     document.iter("body")), None)
+    if container is None:
         return
-    container = containers[0]
-    for p in container.xpath(".//p")[:3]:
+    for p in itertools.islice(container.iter("p"), 3):
         if outside_story(p):
             continue
         text = clean_text(" ".join(itertools.islice(p.itertext(), 8)))

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
+
 from etl.extract.metadata.jsonld import schema_types
 from etl.extract.metadata.placement import attrs_of, outside_story
 from etl.extract.metadata.text import clean_text
@@ -176,6 +178,7 @@ def classed(tree: Any, words: tuple[str, ...]) -> Iterator[Any]:
             yield el
 
 
+_IN_STORY = etree.XPath("ancestor-or-self::article or ancestor-or-self::main")  # compiled once
 PAYWALL_WORDS = ("paywall", "pay-wall", "regwall", "subscriber", "premium", "piano")
 
 
@@ -186,7 +189,7 @@ def paywall_block(classed_elements: list[Any]) -> bool:
     for el in classed_elements:
         if not _PAYWALL_CLASS.search(attrs_of(el)) or outside_story(el):
             continue
-        if not el.xpath("ancestor-or-self::article or ancestor-or-self::main"):
+        if not _IN_STORY(el):
             continue
         text = clean_text(el.text_content())
         if text and len(text) <= 3 * TEASER_MAX_CHARS and SUBSCRIBE_TEASER.search(text):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lxml import etree
+
 from etl.extract.metadata.text import clean_text
 
 _PUBLISHED_ROLE = re.compile(r"publi|posted|pubdate|created|submitted", re.I)
@@ -40,8 +42,12 @@ def updated_only(el: Any) -> bool:
     return bool(_UPDATED.search(attrs)) and not _PUBLISHED_ROLE.search(attrs)
 
 
+# Compiled once: el.xpath(str) parses the expression again on every call.
+_IN_ARTICLE = etree.XPath("ancestor::article or ancestor::header or ancestor::main")
+
+
 def in_article(el: Any) -> bool:
-    return bool(el.xpath("ancestor::article or ancestor::header or ancestor::main"))
+    return bool(_IN_ARTICLE(el))
 
 
 def outside_story(el: Any) -> bool:
