@@ -72,8 +72,12 @@ def _dateline_text(el: Any, text: str) -> str | None:
 
 _LABEL_WORD = re.compile(_LABELS, re.I)
 _LABEL_STEM = re.compile("|".join(_LABEL_STEMS))
-# DATE_ROLE on lowercased attributes: the same test, twice as fast as re.I on every element.
-_DATE_ROLE_LOWER = re.compile(DATE_ROLE.pattern)
+# DATE_ROLE on lowercased attributes: the same test, twice as fast as re.I on every element;
+# and split at its last top-level "|": the plain words, searched alone, let the engine skip
+# ahead by their first letters, which the "(?:^|…)" alternative prevents (a third faster).
+_ROLE_WORDS, _, _ROLE_BOUNDED = DATE_ROLE.pattern.partition("|(?:^|")
+_DATE_ROLE_WORDS = re.compile(_ROLE_WORDS)
+_DATE_ROLE_BOUNDED = re.compile("(?:^|" + _ROLE_BOUNDED)
 
 
 def _holds_label(text: str | None) -> bool:
@@ -91,7 +95,8 @@ def _dateline_elements(body: Any) -> list[Any]:
     the text nodes instead builds an object per node, most of the cost of a page's facts.
     The tests of `_holds_label` are inlined: this loop sees every element of the page, and
     a call per text and tail cost more than the tests themselves."""
-    stem, word, role = _LABEL_STEM.search, _LABEL_WORD.search, _DATE_ROLE_LOWER.search
+    stem, word = _LABEL_STEM.search, _LABEL_WORD.search
+    role_words, role_bounded = _DATE_ROLE_WORDS.search, _DATE_ROLE_BOUNDED.search
     order: dict[Any, int] = {}
     found = set()
     for i, el in enumerate(body.iter()):
@@ -112,9 +117,10 @@ def _dateline_elements(body: Any) -> list[Any]:
         if not i:
             continue
         css, ident, prop = el.get("class"), el.get("id"), el.get("itemprop")
-        if (css is not None or ident is not None or prop is not None) and role(
-                f"{css or ''} {ident or ''} {prop or ''}".lower()):
-            found.add(el)
+        if css is not None or ident is not None or prop is not None:
+            names = f"{css or ''} {ident or ''} {prop or ''}".lower()
+            if role_words(names) or role_bounded(names):
+                found.add(el)
     return sorted((el for el in found if el in order and el.tag not in _SKIP_TAGS),
                   key=order.__getitem__)
 
