@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from etl.extract import ExtractStage
 from etl.extract.pool import PoolSettings
 from etl.records import Article, Dropped, Outcome
@@ -47,6 +49,7 @@ def test_failures_inside_workers_are_counted_in_the_parent() -> None:
     assert stage.stats.dropped == {"empty": 1, "decode_error": 1}
 
 
+@pytest.mark.long(65)  # may wait out the pool's 60 s start-up bound, on almost no CPU
 def test_workers_that_cannot_start_fall_back_to_inline(tmp_path, seeds_dir) -> None:
     """Like an Airflow task process: its main module cannot be re-imported by workers."""
     import subprocess
