@@ -1,9 +1,10 @@
 """Longest tests first under pytest-xdist, so the suite does not end on one long test.
 
-The suite is CPU-bound on two cores, and a handful of tests (the Airflow end-to-end runs,
-the browser, the fault injections) take minutes each. In collection order they came last
-and ran side by side while the other workers sat idle: the suite ended minutes after most
-workers had nothing left to do.
+A handful of tests (the Airflow end-to-end runs, the browser, the fault injections) take
+minutes each. In collection order they came last: in a 12-minute run one xdist worker had
+nothing left for the final 160 s while three ran Airflow tests side by side. On two cores
+that cost no time (the suite is CPU-bound, and three Airflow runs keep both cores busy);
+with cores to spare, a tail of long tests is what decides when the suite ends.
 
 `--dist worksteal` hands each worker one contiguous slice of the collection, in order, and
 idle workers steal from the tail of another's slice. So the tests marked
