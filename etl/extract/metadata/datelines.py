@@ -80,11 +80,9 @@ _DATE_ROLE_WORDS = re.compile(_ROLE_WORDS)
 _DATE_ROLE_BOUNDED = re.compile("(?:^|" + _ROLE_BOUNDED)
 
 
-def _holds_label(text: str | None) -> bool:
-    """A short text with a "Published" label in it (a cheap stem test first: the label
-    regex is slow, and pages have thousands of text nodes)."""
-    return (text is not None and len(text) < 300 and _LABEL_STEM.search(text.lower()) is not None
-            and _LABEL_WORD.search(text) is not None)
+# A text holds a "Published" label when it is shorter than this and both the cheap stem
+# test and the (slow) label regex find one; pages have thousands of text nodes.
+_LABEL_TEXT_MAX = 300
 
 
 def _dateline_elements(body: Any) -> list[Any]:
@@ -93,9 +91,11 @@ def _dateline_elements(body: Any) -> list[Any]:
 
     One walk over the elements reads their text and tails as plain strings: asking lxml for
     the text nodes instead builds an object per node, most of the cost of a page's facts.
-    The tests of `_holds_label` are inlined: this loop sees every element of the page, and
-    a call per text and tail cost more than the tests themselves."""
-    stem, word = _LABEL_STEM.search, _LABEL_WORD.search
+    The label test (_LABEL_TEXT_MAX, _LABEL_STEM, _LABEL_WORD) is written inline for the text
+    and the tail: this loop sees every element of the page, and a call per text and tail
+    cost more than the tests themselves. The attribute string is attrs_of's, built from the
+    attributes already read."""
+    stem, word, limit = _LABEL_STEM.search, _LABEL_WORD.search, _LABEL_TEXT_MAX
     role_words, role_bounded = _DATE_ROLE_WORDS.search, _DATE_ROLE_BOUNDED.search
     order: dict[Any, int] = {}
     found = set()
@@ -103,14 +103,14 @@ def _dateline_elements(body: Any) -> list[Any]:
         order[el] = i
         tail = el.tail
         # a tail belongs to the element around it
-        if i and tail and len(tail) < 300 and stem(tail.lower()) and word(tail):
+        if i and tail and len(tail) < limit and stem(tail.lower()) and word(tail):
             found.add(el.getparent())
             if el.getparent().getparent() is not None:
                 found.add(el.getparent().getparent())
         if not isinstance(el.tag, str):  # a comment's own text is not the page's
             continue
         text = el.text
-        if text and len(text) < 300 and stem(text.lower()) and word(text):
+        if text and len(text) < limit and stem(text.lower()) and word(text):
             found.add(el)
             if el.getparent() is not None:
                 found.add(el.getparent())
