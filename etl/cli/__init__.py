@@ -51,14 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# GX logs at INFO on import (doc decorators); the others are chatty at INFO.
+QUIETED_LOGGERS = ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic")
+
+
 def configure_logging(verbose: bool) -> None:
     """The process's logging: the CLI's job, never the library's."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # GX logs at INFO on import (doc decorators); the others are chatty at INFO.
-    for noisy in ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic"):
+    for noisy in QUIETED_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
+from support.cli_logging import cli_logging_restored
 from support.local_site import STORY, page
 
 from etl.cli import main
@@ -50,8 +51,6 @@ HARBOUR = [
     "Residents of the island villages had relied on a smaller replacement boat that could "
     "carry neither bicycles nor delivery vans during the whole of the refit.",
 ]
-# configure_logging turns these down; each test gets back the levels it found.
-QUIETED = ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic")
 
 
 @dataclass
@@ -78,32 +77,23 @@ def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     for name, value in _base_env(tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)  # relative defaults (data/warehouse.db) land here
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level,
-             {name: logging.getLogger(name).level for name in QUIETED})
 
     def run(*args: str, **env: str) -> Result:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         capsys.readouterr()
-        # No handler on the root logger, as in a fresh process: basicConfig installs one
-        # on the (captured) stderr.
-        root.handlers = []
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse: the console script exits with this code
-            code = exc.code
-        finally:
-            for handler in root.handlers:
-                handler.close()
-            root.handlers = saved[0][:]
+        with cli_logging_restored():
+            # No handler on the root logger, as in a fresh process: basicConfig installs
+            # one on the (captured) stderr.
+            logging.getLogger().handlers = []
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: the console script exits with this code
+                code = exc.code
         out = capsys.readouterr()
         return Result(code, out.out, out.err)
 
     yield run
-    root.handlers, root.level = saved[0], saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
 
 
 def one_line_error(result: Result) -> str:

@@ -7,7 +7,6 @@ and a second process would only pay every import again (~10 s of CPU)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import subprocess
@@ -15,14 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli_logging import cli_logging_restored
 from support.local_site import STORY, page
 
 from etl.cli import main
 
 CLI = Path(sys.executable).parent / "news-etl"
 WORDS = "expect_column_pair_values_a_to_be_greater_than_b"
-# configure_logging turns these down; the test gives back the levels it found.
-QUIETED = ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic")
 
 
 def ingest_in_process(args: list[str], env: dict[str, str],
@@ -34,12 +32,8 @@ def ingest_in_process(args: list[str], env: dict[str, str],
     for name, value in env.items():
         if name != "PATH":
             monkeypatch.setenv(name, value)
-    levels = {name: logging.getLogger(name).level for name in QUIETED}
-    try:
+    with cli_logging_restored():
         return main(["ingest", *args])
-    finally:
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 def test_report_cli_counts_reasons_and_data_docs(warehouse_url, tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli_logging import cli_logging_restored
 
 from etl.cli import main
 from etl.warehouse import Warehouse, WarehouseError
@@ -44,8 +45,6 @@ def test_the_installed_command_never_shows_the_password(tmp_path):
     assert PASSWORD not in result.stdout + result.stderr
 
 
-# configure_logging turns these down; the test gives back the levels it found.
-QUIETED = ("great_expectations", "trafilatura", "htmldate", "urllib3", "alembic")
 
 
 @pytest.mark.parametrize("command", [["report"], ["migrate"], ["revalidate"]])
@@ -57,16 +56,8 @@ def test_cli_failure_output_never_shows_the_password(command, tmp_path, capsys, 
     url = f"postgresql://etl:{PASSWORD}@127.0.0.1:{closed_port()}/warehouse"
     monkeypatch.chdir(tmp_path)
     caplog.set_level(logging.DEBUG)
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    levels = {name: logging.getLogger(name).level for name in QUIETED}
-    try:
+    with cli_logging_restored():
         code = main(["-v", *command, "--warehouse", url])
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
     out, err = capsys.readouterr()
     assert code == 1, err[-2000:]
     assert "warehouse error" in err
