@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import re
 import resource
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -130,13 +131,28 @@ class ExtractPool:
         from pebble import ProcessExpired
 
         try:
-            # The schedule timeout only counts once a worker runs the task; when no worker
-            # can ever start (the forkserver died importing the launcher), only a wait
-            # bound on the result itself ends the check.
-            self.pool.schedule(_ping, timeout=120).result(timeout=STARTUP_TIMEOUT_S)
+            self._await_ping(self.pool.schedule(_ping, timeout=120))
         except (ProcessExpired, FutureTimeout, TimeoutError, OSError, RuntimeError) as exc:
             self.close()
             raise PoolUnavailable(f"extraction workers cannot start: {exc!r}") from exc
+
+    def _await_ping(self, future) -> None:
+        """Wait for the ping in short slices, giving up as soon as the pool says it broke.
+
+        When every worker dies before the ping has left pebble's queue, pebble marks the
+        pool broken but never resolves the ping's future: waiting on it alone would sit out
+        the whole start-up bound. The bound itself still ends a start that never answers.
+        """
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                future.result(timeout=0.05)
+                return
+            except (FutureTimeout, TimeoutError):
+                if not self.pool.active:
+                    raise RuntimeError("the worker pool broke while starting") from None
+                if time.monotonic() >= deadline:
+                    raise
 
     def map(
         self, items: Iterable[Article], patterns_for: dict[str, tuple[re.Pattern[str], ...]]
