@@ -29,7 +29,7 @@ def build_reject(n: int, reasons: list[str], source: str = "wire") -> Dropped:
     return Dropped(article, Outcome.REJECTED, "validate", reasons, detail="too short")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # a plain function: module fixtures use it too
 def make_article():
     return build_article
 

@@ -13,13 +13,14 @@ from etl.warehouse.load import write_batch
 
 
 @pytest.fixture
-def pg_warehouse(pg_database):
-    wh = Warehouse(pg_database)
-    wh.migrate()
+def pg_warehouse(pg_migrated_database):
+    wh = Warehouse(pg_migrated_database)
+    wh.migrate()  # a no-op on the template copy; sets up the instance
     yield wh
     wh.dispose()
 
 
+@pytest.mark.parametrize("module_warehouse", ["postgresql"], indirect=True)
 @pytest.mark.parametrize(("code", "config"), [
     ("fr", "french"), ("FR", "french"), ("fr-CA", "french"), ("pt_BR", "portuguese"),
     ("en", "english"), ("de", "german"), ("es", "spanish"), ("it", "italian"),
@@ -27,8 +28,8 @@ def pg_warehouse(pg_database):
     ("nb", "norwegian"), ("da", "danish"), ("fi", "finnish"), ("hu", "hungarian"),
     ("ro", "romanian"), ("tr", "turkish"), ("zh", "simple"), ("xx", "simple"), (None, "simple"),
 ])
-def test_language_to_text_search_config(pg_warehouse, code, config):
-    with pg_warehouse.engine.connect() as conn:
+def test_language_to_text_search_config(module_warehouse, code, config):
+    with module_warehouse.engine.connect() as conn:
         got = conn.execute(text("SELECT news_ts_config(:c)::text"), {"c": code}).scalar_one()
     assert got == config
 

@@ -28,8 +28,7 @@ def titles(hits) -> list[str]:
     return [h.title for h in hits]
 
 
-@pytest.fixture
-def corpus(warehouse, make_article):
+def write_corpus(warehouse, make_article):
     """English, French and German articles of two sources and several dates."""
     rows = [
         make_article(1, source="wire", language="en", title="Harbour ferry returns",
@@ -51,6 +50,18 @@ def corpus(warehouse, make_article):
     with warehouse.begin() as conn:
         write_batch(conn, rows, [], "run-1")
     return warehouse
+
+
+@pytest.fixture(scope="module")
+def corpus(module_warehouse, make_article):
+    """The corpus once per module and dialect, for the tests that only search it."""
+    return write_corpus(module_warehouse, make_article)
+
+
+@pytest.fixture
+def own_corpus(warehouse, make_article):
+    """The corpus in a warehouse of the test's own, for a test that writes to it."""
+    return write_corpus(warehouse, make_article)
 
 
 def test_results_are_ranked_best_first(corpus):
@@ -119,21 +130,21 @@ def test_undated_articles_count_from_their_ingestion(warehouse, make_article):
         "Undated ferry notice"]
 
 
-def test_the_index_follows_inserts_updates_and_deletes(corpus, make_article):
+def test_the_index_follows_inserts_updates_and_deletes(own_corpus, make_article):
     """SQLite: the triggers; PostgreSQL: the expression index. Same answers on both."""
     changed = make_article(2, source="wire", language="en", title="Market day",
                            text="Now about the lighthouse, nothing else. " + FILLER,
                            published_at=NOW - timedelta(days=2))
-    with corpus.begin() as conn:
+    with own_corpus.begin() as conn:
         assert update_articles(conn, [changed]) == 1  # what re-extraction does
-    assert titles(search(corpus, "ferry")) == ["Harbour ferry returns"]
-    assert titles(search(corpus, "lighthouse")) == ["Market day"]
-    with corpus.begin() as conn:
+    assert titles(search(own_corpus, "ferry")) == ["Harbour ferry returns"]
+    assert titles(search(own_corpus, "lighthouse")) == ["Market day"]
+    with own_corpus.begin() as conn:
         conn.execute(text("DELETE FROM articles WHERE title = 'Harbour ferry returns'"))
-    assert titles(search(corpus, "ferry")) == []
-    with corpus.begin() as conn:
+    assert titles(search(own_corpus, "ferry")) == []
+    with own_corpus.begin() as conn:
         write_batch(conn, [make_article(9, title="Ferry strike")], [], "run-2")
-    assert titles(search(corpus, "ferry")) == ["Ferry strike"]
+    assert titles(search(own_corpus, "ferry")) == ["Ferry strike"]
 
 
 def test_analytics_search_articles_works_on_both(corpus):
@@ -149,15 +160,15 @@ POSTGRESQL_ONLY = pytest.mark.parametrize("migrated_warehouse_url", ["postgresql
 
 
 @SQLITE_ONLY  # PostgreSQL's configurations keep diacritics (no unaccent)
-def test_sqlite_folds_diacritics(corpus):
-    assert titles(search(corpus, "Teheran")) == ["Des drones au-dessus du port"]
-    assert titles(search(corpus, "offnungszeiten")) == ["Stadtbibliothek"]
+def test_sqlite_folds_diacritics(own_corpus):
+    assert titles(search(own_corpus, "Teheran")) == ["Des drones au-dessus du port"]
+    assert titles(search(own_corpus, "offnungszeiten")) == ["Stadtbibliothek"]
 
 
 @POSTGRESQL_ONLY  # SQLite has only the Porter (English) stemmer
-def test_postgresql_stems_each_language_with_its_own_configuration(corpus):
+def test_postgresql_stems_each_language_with_its_own_configuration(own_corpus):
     # German stemming: the singular finds the plural.
-    assert titles(search(corpus, "Öffnungszeit", language="de")) == ["Stadtbibliothek"]
+    assert titles(search(own_corpus, "Öffnungszeit", language="de")) == ["Stadtbibliothek"]
 
 
 def test_fts5_query_quotes_every_word():
