@@ -45,8 +45,10 @@ $(ROOT)/.uv/bin/uv:
 	python3 -m venv $(ROOT)/.uv
 	$(ROOT)/.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode compiled once here (~8 s on 2 cores): where PYTHONDONTWRITEBYTECODE is set, every
+# process, each Airflow task's included, would otherwise compile Airflow and GX again.
 $(BIN)/news-etl: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --python python3
+	$(UV) sync --frozen --python python3 --compile-bytecode
 	@touch $@
 
 setup: $(BIN)/news-etl

@@ -16,7 +16,6 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -38,18 +37,14 @@ SHARED_DATA = Path(os.environ.get("NEWS_ETL_SHARED_DATA", REPO_ROOT.parent / "sh
 
 def _share_compiled_bytecode() -> None:
     """Where writing bytecode is turned off (PYTHONDONTWRITEBYTECODE), every process of the
-    suite — each xdist worker, each `airflow` or `news-etl` subprocess — compiled Airflow,
-    GX and the rest from source again: ~40% of an `airflow dags test`'s CPU. Compiled
-    modules go to one cache folder outside the source trees instead (PYTHONPYCACHEPREFIX),
-    so the trees stay free of __pycache__ as that setting wants, and each module is
-    compiled once per machine. Left alone where bytecode is written as usual."""
+    suite — each xdist worker, each `airflow` or `news-etl` subprocess — compiled our
+    modules from source again. The virtualenv is compiled once by `make setup`
+    (`uv sync --compile-bytecode`); our own trees write theirs to `__pycache__` (ignored by
+    git) for the suite's processes to share. Left alone where bytecode is written as usual."""
     if not sys.dont_write_bytecode:
         return
-    prefix = str(Path(tempfile.gettempdir()) / "news-etl-test-pycache")
     sys.dont_write_bytecode = False
-    sys.pycache_prefix = prefix
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # for the subprocesses tests start
-    os.environ["PYTHONPYCACHEPREFIX"] = prefix
 
 
 _share_compiled_bytecode()
