@@ -45,8 +45,6 @@ def test_the_installed_command_never_shows_the_password(tmp_path):
     assert PASSWORD not in result.stdout + result.stderr
 
 
-
-
 @pytest.mark.parametrize("command", [["report"], ["migrate"], ["revalidate"]])
 def test_cli_failure_output_never_shows_the_password(command, tmp_path, capsys, caplog,
                                                      monkeypatch):
