@@ -103,6 +103,25 @@ def _ping() -> bool:
     return True
 
 
+def _await_ping(pool, future) -> None:
+    """Wait for the start-up ping in short slices, giving up as soon as `pool` says it broke.
+
+    When every worker dies before the ping has left pebble's queue, pebble marks the pool
+    broken but never resolves the ping's future: waiting on it alone would sit out the whole
+    start-up bound. The bound itself still ends a start that never answers.
+    """
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        try:
+            future.result(timeout=0.05)
+            return
+        except (FutureTimeout, TimeoutError):
+            if not pool.active:
+                raise RuntimeError("the worker pool broke while starting") from None
+            if time.monotonic() >= deadline:
+                raise
+
+
 class ExtractPool:
     """Feeds documents to worker processes with a bounded number in flight."""
 
@@ -131,28 +150,10 @@ class ExtractPool:
         from pebble import ProcessExpired
 
         try:
-            self._await_ping(self.pool.schedule(_ping, timeout=120))
+            _await_ping(self.pool, self.pool.schedule(_ping, timeout=120))
         except (ProcessExpired, FutureTimeout, TimeoutError, OSError, RuntimeError) as exc:
             self.close()
             raise PoolUnavailable(f"extraction workers cannot start: {exc!r}") from exc
-
-    def _await_ping(self, future) -> None:
-        """Wait for the ping in short slices, giving up as soon as the pool says it broke.
-
-        When every worker dies before the ping has left pebble's queue, pebble marks the
-        pool broken but never resolves the ping's future: waiting on it alone would sit out
-        the whole start-up bound. The bound itself still ends a start that never answers.
-        """
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            try:
-                future.result(timeout=0.05)
-                return
-            except (FutureTimeout, TimeoutError):
-                if not self.pool.active:
-                    raise RuntimeError("the worker pool broke while starting") from None
-                if time.monotonic() >= deadline:
-                    raise
 
     def map(
         self, items: Iterable[Article], patterns_for: dict[str, tuple[re.Pattern[str], ...]]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from etl.extract import ExtractStage
-from etl.extract.pool import STARTUP_TIMEOUT_S, ExtractPool, PoolSettings
+from etl.extract.pool import STARTUP_TIMEOUT_S, PoolSettings, _await_ping
 from etl.records import Article, Dropped, Outcome
 
 
@@ -70,9 +70,9 @@ def test_workers_that_cannot_start_fall_back_to_inline(tmp_path, seeds_dir) -> N
         "from pathlib import Path\n"
         "from etl.extract import ExtractStage\n"
         "from etl.extract.pool import PoolSettings\n"
+        "from etl.records import Article\n"
         "import time\n"
         "started = time.monotonic()\n"
-        "from etl.records import Article\n"
         f"paths = sorted(Path({str(seeds_dir / 'articles')!r}).glob('*.html'))\n"
         "items = [Article(url=f'file://{p}', source='s', raw=p.read_bytes()) for p in paths]\n"
         "out = list(ExtractStage([].append, {}, PoolSettings(workers=2))(items))\n"
@@ -96,7 +96,5 @@ def test_the_start_check_gives_up_once_the_pool_has_broken() -> None:
     broken = ProcessPool(max_workers=1)
     broken.stop()
     broken.join()
-    checker = ExtractPool.__new__(ExtractPool)
-    checker.pool = broken
     with pytest.raises(RuntimeError, match="broke while starting"):
-        checker._await_ping(Future())
+        _await_ping(broken, Future())
