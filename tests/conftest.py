@@ -151,25 +151,39 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_database")
 
 
+def _sqlite_template_copy(template: Path, folder: Path) -> str:
+    """The URL of a copy of the migrated SQLite template in `folder`."""
+    path = folder / "warehouse.db"
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def _opened_warehouse(url: str) -> Iterator:
+    """The warehouse at `url` (a template copy, already at head), disposed afterwards."""
+    from etl.warehouse import Warehouse
+
+    wh = Warehouse(url)
+    wh.migrate()  # a no-op on the template copy; sets up the instance as ensure_schema does
+    try:
+        yield wh
+    finally:
+        wh.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def migrated_warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Like `warehouse_url`, but the database is already at the head migration."""
     if request.param == "sqlite":
-        path = tmp_path / "warehouse.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        return _sqlite_template_copy(request.getfixturevalue("sqlite_template"), tmp_path)
     return request.getfixturevalue("pg_migrated_database")
 
 
 @pytest.fixture
 def warehouse(migrated_warehouse_url: str):
     """A migrated warehouse on SQLite and on PostgreSQL (each test runs on both)."""
-    from etl.warehouse import Warehouse
-
-    wh = Warehouse(migrated_warehouse_url)
-    wh.migrate()  # a no-op on the template copy; sets up the instance as ensure_schema does
-    yield wh
-    wh.dispose()
+    with _opened_warehouse(migrated_warehouse_url) as wh:
+        yield wh
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -178,20 +192,14 @@ def module_warehouse(request: pytest.FixtureRequest,
     """A migrated warehouse on each dialect shared by the tests of one module, for tests
     that only read what a module fixture wrote: a fresh database per test costs more than
     most such tests (a PostgreSQL template copy is ~0.15 s of the server's time)."""
-    from etl.warehouse import Warehouse
-
     with ExitStack() as stack:
         if request.param == "sqlite":
-            path = tmp_path_factory.mktemp("module_warehouse") / "warehouse.db"
-            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-            url = f"sqlite:///{path}"
+            url = _sqlite_template_copy(request.getfixturevalue("sqlite_template"),
+                                        tmp_path_factory.mktemp("module_warehouse"))
         else:
             url = stack.enter_context(
                 contextmanager(_new_pg_database)(request.getfixturevalue("pg_template")))
-        wh = Warehouse(url)
-        wh.migrate()  # a no-op on the template copy; sets up the instance
-        stack.callback(wh.dispose)
-        yield wh
+        yield stack.enter_context(_opened_warehouse(url))
 
 
 @pytest.fixture(scope="session")
