@@ -177,46 +177,33 @@ def news_ingest():
         chunks = staged_chunks(get_current_context()["run_id"], staging_root(), _planned())
         return plan_batches(chunks, 1, _max_tasks())
 
-    # Each batch of chunks is fetched and extracted by its own task; the news_fetch pool
-    # bounds how many run at once across all runs, whatever the number of workers.
+    # Each batch of chunks is fetched, extracted and validated by its own task (one pass,
+    # no hand-over in between); the news_fetch pool bounds how many run at once across all
+    # runs, whatever the number of workers.
     @task(map_index_template="{{ chunk_label }}", pool="news_fetch")
     def extract(chunks: list[str], params: dict | None = None) -> list[str]:
-        """Fetch (web sources) and extract a batch of chunks, each with its source."""
+        """Fetch (web sources), extract and validate a batch of chunks, each with its
+        source's rules; rejects are quarantined by load."""
         from news_settings import settings
         from warehouse_hook import WarehouseHook
 
-        from etl.pipeline import stage_fetch_extract
+        from etl.pipeline import stage_chunk
         from etl.pipeline.batches import run_chunks
 
         context = get_current_context()
         context["chunk_label"] = _label(chunks, _chunk_name)  # type: ignore[typeddict-unknown-key]
         options, warehouse = _options(params or {}), WarehouseHook().get_warehouse(settings())
         by_name, run_id = _by_name(chunks), context["run_id"]
-        return run_chunks(chunks, "extract.json", lambda chunk: stage_fetch_extract(
+        # extract.json is a chunk's last record (etl.pipeline.staging): done when it exists.
+        return run_chunks(chunks, "extract.json", lambda chunk: stage_chunk(
             chunk, by_name[Path(chunk).parent.name], run_id, options, warehouse))
 
-    @task
-    def validate(chunks: list[str]) -> list[str]:
-        """Great Expectations suite on each chunk's batches; rejects are quarantined."""
-        from news_settings import settings
-
-        from etl.pipeline import stage_validate
-        from etl.pipeline.batches import run_chunks
-
-        by_name, default = _by_name(chunks), settings().min_words
-
-        def check(chunk: str) -> str:
-            source = by_name[Path(chunk).parent.name]
-            min_words = source.min_words if source.min_words is not None else default
-            return stage_validate(chunk, {source.name: min_words})
-
-        return run_chunks(chunks, "validation.json", check)
-
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", outlets=[ARTICLES])
     def load() -> dict:
         """Dedup and load every source's chunks in one serial step (the dedup decisions
         need one writer); records failed sources and chunks too, so the counts add up, and
-        each source's poll (etl.polling)."""
+        each source's poll (etl.polling). Then emits the articles Asset event with the
+        run's counts for downstream DAGs."""
         from news_settings import run_options, settings, staging_root
         from warehouse_hook import WarehouseHook
 
@@ -228,15 +215,11 @@ def news_ingest():
                              _planned(), WarehouseHook().get_warehouse(settings()),
                              options=run_options())
         skipped = context["ti"].xcom_pull(task_ids="plan_sources", key="not_due")
-        return with_not_due(summary, not_due_from_json(skipped)).as_dict()
-
-    @task(outlets=[ARTICLES])
-    def publish(summary: dict) -> dict:
-        """Emit the articles Asset event with the run's counts for downstream DAGs."""
-        get_current_context()["outlet_events"][ARTICLES].extra = {
+        summary = with_not_due(summary, not_due_from_json(skipped)).as_dict()
+        context["outlet_events"][ARTICLES].extra = {
             "run_id": summary["run_id"], **summary["totals"]}
         print(f"run {summary['run_id']}: {summary['totals']}")
-        return summary["totals"]
+        return summary
 
     @task
     def check_sources(summary: dict) -> None:
@@ -265,10 +248,9 @@ def news_ingest():
 
     chunks = plan_chunks()
     discover.expand(names=plan_sources()) >> chunks
-    validated = validate.expand(chunks=extract.expand(chunks=chunks))
     summary = load()
-    validated >> summary
-    publish(summary) >> check_sources(summary)
+    extract.expand(chunks=chunks) >> summary
+    check_sources(summary)
 
 
 news_ingest()

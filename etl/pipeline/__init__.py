@@ -5,7 +5,8 @@ steps with named checkpoints between them. Everything else runs segments of it t
 `etl.pipeline.runner.Runner`:
 
 - `ingest()` (runner.py) streams every source through the whole chain (the CLI);
-- `stage_discover()`, `stage_fetch_extract()`, `stage_validate()` and `stage_load()`
+- `stage_discover()`, `stage_chunk()` (fetch, extract and validate one chunk in one pass;
+  `stage_fetch_extract()` and `stage_validate()` are its two halves) and `stage_load()`
   (staging.py) each run one segment and stop at a checkpoint, handing over through JSONL
   files in a staging folder (the Airflow DAG: tasks pass paths, not data);
 - `reextract()` and `revalidate()` (reruns.py) start the chain at extract with the
@@ -26,6 +27,7 @@ from etl.pipeline.runner import Runner, ingest, ingest_source
 from etl.pipeline.staging import (
     CHUNK_SIZE,
     DEFAULT_STAGING_DIR,
+    stage_chunk,
     stage_discover,
     stage_extract,
     stage_fetch_extract,
@@ -39,6 +41,6 @@ __all__ = [
     "CHAIN", "CHUNK_SIZE", "DEFAULT_STAGING_DIR", "BatchLoader", "Checkpoint", "CountingSource",
     "JsonlSink", "OutcomeBuffer", "RunContext", "RunOptions", "RunSummary", "Runner",
     "SourceReport", "Step", "ingest", "ingest_source", "new_run_id", "reextract",
-    "requested_interval", "revalidate", "stage_discover", "stage_extract",
+    "requested_interval", "revalidate", "stage_chunk", "stage_discover", "stage_extract",
     "stage_fetch_extract", "stage_load", "stage_validate", "staged_chunks", "staging_root",
 ]

@@ -9,8 +9,8 @@ later resume: the Airflow tasks stop at one and hand the items over in a JSONL f
 (etl.pipeline.staging). etl.pipeline.runner runs any segment of the chain:
 
 - `news-etl ingest`: the whole chain, streaming, in one process;
-- the Airflow DAG: discover → [discovered], fetch → [extracted] per chunk,
-  validate → [validated] per chunk, then load over every chunk;
+- the Airflow DAG: discover → [discovered], then fetch → extract → validate →
+  [validated] per chunk, then load over every chunk;
 - re-extraction: extract → load, with the raw-page archive as the source;
 - re-validation: validate → load, with the quarantine (unresolved rejects) as the source;
 - revisits (etl.revisit): fetch → load, with the stored articles due for a revisit as the

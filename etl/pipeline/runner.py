@@ -75,7 +75,7 @@ class Runner:
                 stream: Iterable[Article] = self.progress.count("read", counted)
             else:
                 counted, stream = None, ()
-            if stop is None and "validate" in [s.name for s in steps[1:]]:
+            if "validate" in [s.name for s in steps[1:]]:
                 from etl.validate import prewarm
 
                 prewarm()  # GX import overlaps the first documents' extraction

@@ -5,6 +5,7 @@ checkpoint, handing its items over in JSONL files; tasks pass folder paths, neve
     <root>/<run>/<source>/chunk-NNNNN/items.jsonl             [discovered]
         extracted.jsonl, dropped-extract.jsonl, extract.json   stage_fetch_extract
         validated.jsonl, dropped-validate.jsonl, validation.json  stage_validate
+        (stage_chunk runs both in one pass, the DAG's extract task: no extracted.jsonl)
     → stage_load: the load step over every chunk, then the source's run record.
 
 Every file is written to a temporary name and renamed, so a retried task overwrites
@@ -16,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 
 from etl.config import SourceConfig
 from etl.dedup.canonical import CanonicalTracker
-from etl.pipeline.accounting import JsonlSink, OutcomeBuffer, batched, merge_stats
+from etl.pipeline.accounting import JsonlSink, OutcomeBuffer, Sink, batched, merge_stats
 from etl.pipeline.chain import CHECKPOINTS, RunContext
 from etl.pipeline.options import RunOptions
 from etl.pipeline.polls import Clock, record_source_poll, utc_now
@@ -145,6 +147,64 @@ def _resume(path: Path, checkpoint: str, stop: str, ctx: RunContext) -> Runner:
     return runner
 
 
+class _DropsByTask:
+    """A chunk's drop files, one per task record: validation's drops go to
+    dropped-validate.jsonl, every other step's to dropped-extract.jsonl (whichever of the
+    two this run writes). Each is written under a temporary name and renamed by `keep`, so
+    a failed try leaves none behind."""
+
+    def __init__(self, path: Path, tasks: list[str]) -> None:
+        self.files = {task: path / f"dropped-{task}.jsonl" for task in tasks}
+        self.handles = {task: self._tmp(f).open("w", encoding="utf-8")
+                        for task, f in self.files.items()}
+        self.sinks = {task: JsonlSink(handle) for task, handle in self.handles.items()}
+
+    @staticmethod
+    def _tmp(path: Path) -> Path:
+        return path.with_suffix(".jsonl.tmp")
+
+    @property
+    def counts(self) -> Counter[Outcome]:
+        return sum((sink.counts for sink in self.sinks.values()), Counter())
+
+    def __call__(self, dropped: Dropped) -> None:
+        task = "validate" if dropped.stage == "validate" else "extract"
+        (self.sinks.get(task) or next(iter(self.sinks.values())))(dropped)
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
+
+    def keep(self) -> None:
+        for final in self.files.values():
+            self._tmp(final).replace(final)
+
+
+def _run_chunk(path: Path, start: str, stop: str,
+               context: Callable[[Sink], RunContext]) -> Runner:
+    """Run a chunk's items from checkpoint `start` to checkpoint `stop` with the context
+    `context(sink)` builds, then write the records of each task the segment covers, as
+    stage_load reads them: extract.json (fetch and extract stats) and validation.json
+    (validation stats and results), each with its drop file."""
+    tasks = ["extract"] * (start == "discovered") + ["validate"] * (stop == "validated")
+    drops = _DropsByTask(path, tasks)
+    try:
+        runner = _resume(path, start, stop, context(drops))
+    finally:
+        drops.close()
+    drops.keep()
+    # validation.json before extract.json: a chunk run in one pass has no extracted.jsonl,
+    # so until extract.json exists stage_load must count its discovered items as failed.
+    if "validate" in tasks:
+        validate = runner.step("validate")
+        (path / "validation.json").write_text(json.dumps({
+            "stage_stats": validate.stats.as_dict(), "results": validate.results}))
+    if "extract" in tasks:
+        stats = [s for s in runner.stage_stats() if s["stage"] != "validate"]
+        (path / "extract.json").write_text(json.dumps({"stage_stats": stats}))
+    return runner
+
+
 def stage_fetch_extract(chunk: str, source: SourceConfig, run_id: str,
                         options: RunOptions | None = None,
                         warehouse: Warehouse | None = None) -> str:
@@ -152,16 +212,25 @@ def stage_fetch_extract(chunk: str, source: SourceConfig, run_id: str,
 
     The warehouse, when given, holds the fetch ledger (conditional GET, skips, backoff)."""
     options = options or RunOptions()
-    path = Path(chunk)
     if warehouse is not None:
         warehouse.ensure_schema()
-    tmp = path / "dropped-extract.jsonl.tmp"
-    with tmp.open("w", encoding="utf-8") as drops:
-        ctx = RunContext.for_source(source, run_id, options, JsonlSink(drops),
-                                    warehouse=warehouse)
-        runner = _resume(path, "discovered", "extracted", ctx)
-    tmp.replace(path / "dropped-extract.jsonl")
-    (path / "extract.json").write_text(json.dumps({"stage_stats": runner.stage_stats()}))
+    _run_chunk(Path(chunk), "discovered", "extracted", lambda sink: RunContext.for_source(
+        source, run_id, options, sink, warehouse=warehouse))
+    return chunk
+
+
+def stage_chunk(chunk: str, source: SourceConfig, run_id: str,
+                options: RunOptions | None = None,
+                warehouse: Warehouse | None = None) -> str:
+    """Fetch (web sources), extract and validate one chunk in one pass — the DAG's
+    `extract` task: stage_fetch_extract then stage_validate, without writing and reading
+    the extracted items in between. The source's min_words applies, else the options'.
+    Returns the chunk folder."""
+    options = options or RunOptions()
+    if warehouse is not None:
+        warehouse.ensure_schema()
+    _run_chunk(Path(chunk), "discovered", "validated", lambda sink: RunContext.for_source(
+        source, run_id, options, sink, warehouse=warehouse))
     return chunk
 
 
@@ -179,16 +248,9 @@ def stage_validate(folder: str, min_words: dict[str, int] | None = None,
     """Validate a chunk's extracted items with the GX suite; returns the chunk folder.
     `min_words`: per-source rules; `default_min_words` for the other sources."""
     path = Path(folder)
-    tmp = path / "dropped-validate.jsonl.tmp"
-    with tmp.open("w", encoding="utf-8") as drops:
-        ctx = RunContext(path.parent.name, path.parent.parent.name,
-                         RunOptions(batch_size=batch_size), JsonlSink(drops),
-                         min_words=min_words or {}, default_min_words=default_min_words)
-        runner = _resume(path, "extracted", "validated", ctx)
-    tmp.replace(path / "dropped-validate.jsonl")
-    validate = runner.step("validate")
-    (path / "validation.json").write_text(json.dumps({
-        "stage_stats": validate.stats.as_dict(), "results": validate.results}))
+    _run_chunk(path, "extracted", "validated", lambda sink: RunContext(
+        path.parent.name, path.parent.parent.name, RunOptions(batch_size=batch_size), sink,
+        min_words=min_words or {}, default_min_words=default_min_words))
     return folder
 
 

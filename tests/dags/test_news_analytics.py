@@ -6,8 +6,8 @@ from __future__ import annotations
 def test_scheduled_on_the_asset_news_ingest_publishes(dagbag) -> None:
     assert dagbag.import_errors == {}
     analytics, ingest = dagbag.dags["news_analytics"], dagbag.dags["news_ingest"]
-    [publish] = [t for t in ingest.tasks if t.task_id == "publish"]
-    [published] = publish.outlets
+    [load] = [t for t in ingest.tasks if t.task_id == "load"]
+    [published] = load.outlets
     # The very Asset the producer emits (same name and URI), and nothing else.
     assert list(analytics.timetable.asset_condition.objects) == [published]
     assert analytics.tags and all(t.retries >= 1 for t in analytics.tasks)

@@ -131,7 +131,7 @@ def test_ingest_twice_then_analytics_through_airflow(airflow_home, tmp_path,
     assert latest["source"] == "1scandal" and latest["loaded"] == 0
     assert latest["not_modified"] == 1
 
-    # The final task of each run published the Asset with that run's counts.
+    # The load task of each run published the Asset with that run's counts.
     db = sqlite3.connect(airflow_home / "airflow.db")
     extras = {e["run_id"]: e for e in (json.loads(x) for (x,) in db.execute(
         "SELECT ae.extra FROM asset_event ae JOIN asset a ON a.id = ae.asset_id "

@@ -1,5 +1,6 @@
 """The whole pipeline on the seeds and on bad input, on SQLite and PostgreSQL."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from etl.config import load_sources
 from etl.pipeline import (
     RunOptions,
     ingest,
+    stage_chunk,
     stage_discover,
     stage_extract,
     stage_fetch_extract,
@@ -182,11 +184,13 @@ def local_feed(server: HTTPServer, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["files", "feed"])
+@pytest.mark.parametrize("passes", ["one pass", "two tasks"])
 def test_staged_steps_give_the_same_warehouse_as_streaming(request, warehouse, seeds_dir,
-                                                           tmp_path, httpserver, kind):
-    """The CLI (streaming) and the Airflow tasks (stopping at each checkpoint of the chain)
+                                                           tmp_path, httpserver, kind, passes):
+    """The CLI (streaming) and the Airflow tasks (stopping at checkpoints of the chain)
     run the one chain: the same run of the same source gives the same warehouse, row for
-    row, and the run record lists the steps in the chain's order."""
+    row, and the run record lists the steps in the chain's order — whether a chunk is
+    fetched, extracted and validated in one pass (the DAG's task) or in two."""
     if kind == "files":
         sources = load_sources(seeds_dir / "sources.yml")
     else:
@@ -198,6 +202,11 @@ def test_staged_steps_give_the_same_warehouse_as_streaming(request, warehouse, s
 
     staged_warehouse = other_warehouse(request, warehouse, tmp_path)
     for source in sources.sources:
+        if passes == "one pass":
+            for chunk in stage_discover(source, "same-run", tmp_path / "staging", options):
+                stage_chunk(chunk, source, "same-run", options, staged_warehouse)
+                assert not (Path(chunk) / "extracted.jsonl").exists()
+            continue
         for chunk in stage_extract(source, "same-run", tmp_path / "staging", options,
                                    staged_warehouse):
             stage_validate(chunk)
@@ -262,3 +271,21 @@ def test_staged_chunks_and_unfinished_chunks_are_accounted_for(warehouse, seeds_
     with warehouse.engine.connect() as conn:
         [reason] = conn.execute(select(article_failures.c.reason)).scalars().all()
     assert reason == "extract_task_failed"
+
+
+def test_a_one_pass_chunk_cut_short_before_its_last_record_counts_as_failed(
+        warehouse, seeds_dir, tmp_path):
+    """stage_chunk writes validation.json, then extract.json: a task that died between the
+    two left validated items but no extracted ones, so every discovered item of the chunk
+    is recorded as failed, once — its validation drops are not counted a second time."""
+    source = load_sources(seeds_dir / "sources.yml").select(["newsroom-samples"])[0]
+    source = replace(source, min_words=10_000)  # every page rejected by validation
+    [chunk] = stage_discover(source, "cut", tmp_path / "staging")
+    stage_chunk(chunk, source, "cut", INLINE)
+    rejects = (Path(chunk) / "dropped-validate.jsonl").read_text().splitlines()
+    assert len(rejects) == 4 and (Path(chunk) / "dropped-extract.jsonl").read_text() == ""
+    (Path(chunk) / "extract.json").unlink()  # the task died before its last record
+    [report] = stage_load("cut", tmp_path / "staging", [source.name], warehouse,
+                          options=INLINE).reports
+    assert report.discovered == 4 and report.balanced
+    assert report.outcomes["failed"] == 4 and report.outcomes["rejected"] == 0
