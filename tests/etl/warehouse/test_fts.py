@@ -6,18 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from support.dialects import POSTGRESQL_ONLY
 
 from etl.analytics import FTS_QUERY, search_articles
 from etl.warehouse import Warehouse
 from etl.warehouse.load import write_batch
-
-
-@pytest.fixture
-def pg_warehouse(pg_migrated_database):
-    wh = Warehouse(pg_migrated_database)
-    wh.migrate()  # a no-op on the template copy; sets up the instance
-    yield wh
-    wh.dispose()
 
 
 @pytest.mark.parametrize("module_warehouse", ["postgresql"], indirect=True)
@@ -61,18 +54,20 @@ def _load_corpus(wh: Warehouse, make_article) -> None:
         write_batch(conn, [*articles, undated], [], "run-1")
 
 
-def test_french_drones_last_7_days(pg_warehouse, make_article):
-    _load_corpus(pg_warehouse, make_article)
-    hits = search_articles(pg_warehouse, "drones", "fr", days=7)
+@POSTGRESQL_ONLY
+def test_french_drones_last_7_days(warehouse, make_article):
+    _load_corpus(warehouse, make_article)
+    hits = search_articles(warehouse, "drones", "fr", days=7)
     assert sorted(h["title"] for h in hits) == [
         "Des drones au-dessus du port", "Essaim lumineux", "Sécurité"]
     # English stemming on English text: "drone" finds "Drones".
-    assert [h["title"] for h in search_articles(pg_warehouse, "drone", "en")] == [
+    assert [h["title"] for h in search_articles(warehouse, "drone", "en")] == [
         "Drones over the harbour"]
 
 
-def test_fts_query_uses_the_gin_index(pg_warehouse, make_article):
-    _load_corpus(pg_warehouse, make_article)
+@POSTGRESQL_ONLY
+def test_fts_query_uses_the_gin_index(warehouse, make_article):
+    _load_corpus(warehouse, make_article)
     # A realistic shape: many recent French articles, few about drones, so the text
     # predicate is the selective one and the planner should pick the GIN index for it.
     now = datetime.now(UTC)
@@ -80,9 +75,9 @@ def test_fts_query_uses_the_gin_index(pg_warehouse, make_article):
                            text=f"Le budget {i} de la ville est voté. " * 10,
                            published_at=now - timedelta(hours=i % 150))
               for i in range(3000)]
-    with pg_warehouse.begin() as conn:
+    with warehouse.begin() as conn:
         write_batch(conn, filler, [], "run-2")
-    with pg_warehouse.engine.connect() as conn:
+    with warehouse.engine.connect() as conn:
         conn.execute(text("ANALYZE articles"))
         plan = "\n".join(r[0] for r in conn.execute(
             text("EXPLAIN " + FTS_QUERY),

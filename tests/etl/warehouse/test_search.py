@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from support.dialects import POSTGRESQL_ONLY, SQLITE_ONLY
 
 from etl.analytics import search_articles
 from etl.warehouse import MIGRATIONS_DIR, Warehouse
@@ -154,9 +155,6 @@ def test_analytics_search_articles_works_on_both(corpus):
     assert hits[0]["rank"] > 0
 
 
-SQLITE_ONLY = pytest.mark.parametrize("migrated_warehouse_url", ["sqlite"], indirect=True)
-POSTGRESQL_ONLY = pytest.mark.parametrize("migrated_warehouse_url", ["postgresql"],
-                                          indirect=True)
 
 
 @SQLITE_ONLY  # PostgreSQL's configurations keep diacritics (no unaccent)
