@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "dedup_scale": ("dedup_scale.py", ["--sizes", "10000,100000"],
                     ["--sizes", "10000,100000,1000000"]),
     "load": ("load.py", [], []),
+    "load_fts_options": ("load_fts_options.py", [], []),
     "throughput": ("throughput.py", [], []),
     "throughput_cpu": ("throughput_cpu.py", ["--sizes", "100,1000"], []),
     "polling_scale": ("polling_scale.py", [], []),
