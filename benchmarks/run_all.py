@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "load_fts_options": ("load_fts_options.py", [], []),
     "throughput": ("throughput.py", [], []),
     "throughput_cpu": ("throughput_cpu.py", ["--sizes", "100,1000"], []),
+    "warc_compression": ("warc_compression.py", [], []),
     "polling_scale": ("polling_scale.py", [], []),
 }
 _SECTION = re.compile(r"<!-- bench:(\w+) -->\n(.*?)<!-- /bench:\1 -->", re.S)
