@@ -101,3 +101,10 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def publish_report(report: str, out: Path | None) -> None:
+    """Print a benchmark's markdown report, and write it to `out` (run_all.py reads it there)."""
+    print(report)
+    if out:
+        out.write_text(report.rstrip("\n") + "\n", encoding="utf-8")

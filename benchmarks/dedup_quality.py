@@ -47,6 +47,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from _common import publish_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -505,9 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sweep:
         out += ["", "## Settings grid", "", *sweep(docs, settings)]
     report = "\n".join(out) + "\n"
-    print(report)
-    if args.out:
-        args.out.write_text(report, encoding="utf-8")
+    publish_report(report, args.out)
     return 0
 
 

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from _common import publish_report
 from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql
 
@@ -321,9 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| {row_rows:,} | {copy_small_nofts:,.0f} | {copy_small_nofts / ceiling:.0%} |",
     ]
     report = "\n".join(lines)
-    print(report)
-    if args.out:
-        args.out.write_text(report + "\n", encoding="utf-8")
+    publish_report(report, args.out)
     return 0
 
 

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from _common import publish_report
 from load import ADMIN_URL, _driver, _migrated, synthetic_articles
 from sqlalchemy import create_engine
 
@@ -91,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {rate:,.0f} rows/s", file=sys.stderr)
         lines.append(f"| {name} | {rate:,.0f} |")
     report = "\n".join(lines)
-    print(report)
-    if args.out:
-        args.out.write_text(report + "\n", encoding="utf-8")
+    publish_report(report, args.out)
     return 0
 
 

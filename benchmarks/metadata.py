@@ -43,6 +43,7 @@ for path in (REPO, Path(__file__).resolve().parent):  # runnable as a plain scri
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from _common import publish_report  # noqa: E402
 from metadata_cli import extract_via_cli  # noqa: E402
 from metadata_select import Scorer, assign_folds, extract_all, select_rules  # noqa: E402
 from metadata_sets import FIELDS, SETS, Page, labelled, load_set, mean_field  # noqa: E402
@@ -280,9 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.folds < 2:
         parser.error("--folds must be at least 2")
     report, state = run(args)
-    print(report)
-    if args.out:
-        args.out.write_text(report, encoding="utf-8")
+    publish_report(report, args.out)
     if args.details:
         _write_details(args.details, state)
     return 0

@@ -48,7 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import fmt_load, load_average, markdown_table, wait_for_quiet
+from _common import fmt_load, load_average, markdown_table, publish_report, wait_for_quiet
 from throughput_airflow import run_airflow
 from throughput_ceiling import run_ceiling
 from throughput_corpus import build_corpus, load_pages, subset
@@ -219,9 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"kept {tmp}", file=sys.stderr)
     report = "\n\n".join(sections)
-    print(report)
-    if args.out:
-        args.out.write_text(report + "\n")
+    publish_report(report, args.out)
     return 0
 
 

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import BIN, REPO, fmt_load, load_average, markdown_table
+from _common import BIN, REPO, fmt_load, load_average, markdown_table, publish_report
 from throughput_corpus import build_corpus, load_pages, subset
 
 HERE = Path(__file__).resolve().parent
@@ -85,9 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.argv[1:] if argv is None else argv)
         lines += ["", f"Command: `{command.strip()}`"]
         report = "\n".join(lines)
-        print(report)
-        if args.out:
-            args.out.write_text(report + "\n")
+        publish_report(report, args.out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import extraction_data_dir
+from _common import extraction_data_dir, publish_report
 
 from etl.fetch.archive import COMPRESSION_LEVEL, WarcArchive
 
@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {label} | {seconds * 1000 / len(pages):.2f} | {size / raw:.3f} | "
                      f"{seconds / base_seconds:.2f} | {size / base_size:.3f} |")
     report = "\n".join(lines)
-    print(report)
-    if args.out:
-        args.out.write_text(report + "\n", encoding="utf-8")
+    publish_report(report, args.out)
     return 0
 
 
