@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/throughput.py [--docs 2000] [--rss-docs 10000]
         [--workers 0] [--variants ceiling,files,urls,airflow,postgresql,rss,quality]
-        [--wait-quiet 1.5 --max-wait 600] [--profile-docs 300] [--out FILE]
+        [--wait-quiet 1.5 --max-wait 600] [--settle-s 60] [--profile-docs 300] [--out FILE]
 
 Corpus: the 181 pages of the article-extraction benchmark (read in place), replicated to
 --docs documents in a temp folder. Every copy has its own file name, ~30 % of the words of
@@ -12,7 +12,9 @@ links moved to a per-copy path (else exact dedup on canonical URL would drop it)
 meta charset set to UTF-8 (the copy is written as UTF-8). The run summary shows how many
 copies were loaded; loaded ≈ discovered × (share of the originals that pass validation).
 
-Measurements (each with the load average before → after):
+Measurements (each with the load average before → after). Before each one the script waits
+up to --settle-s seconds for the 1-minute load to fall below the core count (the tail of
+the run before it); a run that still starts above it is marked: other work was running.
 1. ceiling: trafilatura.bare_extraction (TRAFILATURA_OPTIONS, with_metadata=True) of the
    same files in a forkserver process pool of the same size; wall time from pool start to
    the last result. The worker reads the file (page cache) and decodes it; no validation,
@@ -87,8 +89,10 @@ def results_table(runs: list[Run], ceiling: Run | None) -> str:
         outcome = ", ".join(f"{k} {v}" for k, v in t.items() if v and k != "not_modified")
         rss = f"{_mb(run.peak_rss)} ({run.peak_processes} proc)" if run.peak_rss else ""
         load = f"{fmt_load(run.load_before)} → {fmt_load(run.load_after)}"
-        if max(run.load_before[0], run.load_after[0]) > (os.cpu_count() or 1):
-            load += " **(load above the core count: slower than on a quiet machine)**"
+        # The load after a run is mostly the run's own processes; the load before it, once
+        # the script has waited for the previous run's tail to fall (settle), is others'.
+        if run.load_before[0] > (os.cpu_count() or 1):
+            load += " **(started at a load above the core count: other work was running)**"
         rows.append([run.name, run.docs, f"{run.wall_s:.1f}", f"{run.docs / run.wall_s:.1f}",
                      ratio, rss, load, outcome])
     header = ["variant", "docs", "wall s", "docs/s", "ratio to ceiling",
@@ -108,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=0.0,
                         help="before the runs, wait until the 1-min load is below this")
     parser.add_argument("--max-wait", type=float, default=600.0)
+    parser.add_argument("--settle-s", type=float, default=60.0,
+                        help="before each run, wait up to this long for the 1-min load to "
+                             "fall below the core count (0: do not wait)")
     parser.add_argument("--out", type=Path, help="also write the markdown report here")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     parser.add_argument("--paired", action=argparse.BooleanOptionalAction, default=True,
@@ -133,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         corpus = subset(tmp / "corpus", paths)
         ceiling = None
 
+        def settle() -> None:
+            if args.settle_s > 0:
+                wait_for_quiet(os.cpu_count() or 1, args.settle_s, poll_s=2, settle_polls=1)
+
         def measure_ceiling() -> Run:
+            settle()
             before = load_average()
             wall, texts = run_ceiling(sorted(corpus.glob("*.html")), workers)
             run = Run(ceiling_name, len(paths), wall, before,
@@ -151,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal ceiling
             if args.paired and runs and runs[-1].name != ceiling_name:
                 ceiling = measure_ceiling()
+            settle()
         if "files" in variants:
             paired()
             runs.append(run_cli("files → SQLite (CLI)", files_sources(tmp / "files.yml",
