@@ -215,11 +215,10 @@ def news_ingest():
                              _planned(), WarehouseHook().get_warehouse(settings()),
                              options=run_options())
         skipped = context["ti"].xcom_pull(task_ids="plan_sources", key="not_due")
-        summary = with_not_due(summary, not_due_from_json(skipped)).as_dict()
-        context["outlet_events"][ARTICLES].extra = {
-            "run_id": summary["run_id"], **summary["totals"]}
-        print(f"run {summary['run_id']}: {summary['totals']}")
-        return summary
+        run = with_not_due(summary, not_due_from_json(skipped)).as_dict()
+        context["outlet_events"][ARTICLES].extra = {"run_id": run["run_id"], **run["totals"]}
+        print(f"run {run['run_id']}: {run['totals']}")
+        return run
 
     @task
     def check_sources(summary: dict) -> None:
