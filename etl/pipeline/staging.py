@@ -205,18 +205,24 @@ def _run_chunk(path: Path, start: str, stop: str,
     return runner
 
 
+def _fetch_extract(chunk: str, source: SourceConfig, run_id: str, options: RunOptions | None,
+                   warehouse: Warehouse | None, stop: str) -> str:
+    """A chunk from [discovered] to `stop`, with its source's context; the chunk folder."""
+    options = options or RunOptions()
+    if warehouse is not None:
+        warehouse.ensure_schema()
+    _run_chunk(Path(chunk), "discovered", stop, lambda sink: RunContext.for_source(
+        source, run_id, options, sink, warehouse=warehouse))
+    return chunk
+
+
 def stage_fetch_extract(chunk: str, source: SourceConfig, run_id: str,
                         options: RunOptions | None = None,
                         warehouse: Warehouse | None = None) -> str:
     """Fetch (web sources) and extract one chunk; returns the chunk folder.
 
     The warehouse, when given, holds the fetch ledger (conditional GET, skips, backoff)."""
-    options = options or RunOptions()
-    if warehouse is not None:
-        warehouse.ensure_schema()
-    _run_chunk(Path(chunk), "discovered", "extracted", lambda sink: RunContext.for_source(
-        source, run_id, options, sink, warehouse=warehouse))
-    return chunk
+    return _fetch_extract(chunk, source, run_id, options, warehouse, stop="extracted")
 
 
 def stage_chunk(chunk: str, source: SourceConfig, run_id: str,
@@ -226,12 +232,7 @@ def stage_chunk(chunk: str, source: SourceConfig, run_id: str,
     `extract` task: stage_fetch_extract then stage_validate, without writing and reading
     the extracted items in between. The source's min_words applies, else the options'.
     Returns the chunk folder."""
-    options = options or RunOptions()
-    if warehouse is not None:
-        warehouse.ensure_schema()
-    _run_chunk(Path(chunk), "discovered", "validated", lambda sink: RunContext.for_source(
-        source, run_id, options, sink, warehouse=warehouse))
-    return chunk
+    return _fetch_extract(chunk, source, run_id, options, warehouse, stop="validated")
 
 
 def stage_extract(
