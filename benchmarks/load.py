@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from _common import publish_report
 from sqlalchemy import create_engine, text
@@ -110,6 +111,12 @@ def _driver(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+def fts_index_definition(conn: Any) -> str:
+    """The migrations' full-text index, as the `CREATE INDEX` statement that makes it."""
+    return conn.exec_driver_sql(
+        "SELECT pg_get_indexdef('ix_articles_fts'::regclass)").scalar_one()
+
+
 def _migrated(url: str, drop_fts: bool = False) -> Warehouse:
     wh = Warehouse(url)
     wh.migrate()
@@ -165,8 +172,7 @@ def bench_index_at_end(url: str, indexed_url: str, rows: int, load_rate: float) 
     separate search table, a partition attached, a stored tsvector column indexed late)."""
     engine = create_engine(_driver(indexed_url))
     with engine.connect() as conn:
-        definition = conn.exec_driver_sql(
-            "SELECT pg_get_indexdef('ix_articles_fts'::regclass)").scalar_one()
+        definition = fts_index_definition(conn)
     engine.dispose()
     engine = create_engine(_driver(url))
     with engine.begin() as conn:

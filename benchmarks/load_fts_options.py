@@ -20,60 +20,66 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from _common import publish_report
-from load import ADMIN_URL, _driver, _migrated, synthetic_articles
-from sqlalchemy import create_engine
+from load import Databases, _migrated, fts_index_definition, synthetic_articles
 
 from etl.warehouse.load import write_batch
 
-DOCUMENT = "to_tsvector(news_ts_config(language), (COALESCE(title, '') || ' ' || text))"
-INDEX = f"CREATE INDEX ix_articles_fts ON articles USING gin ({DOCUMENT})"
-# name → (index DDL before the load or None, SQL before each batch, SQL at the end)
-VARIANTS: dict[str, tuple[str | None, list[str], list[str]]] = {
-    "today": ("", [], []),
-    "pending-64MB": (f"{INDEX} WITH (fastupdate = on, gin_pending_list_limit = 65536)",
-                     ["SET LOCAL work_mem = '512MB'"],
-                     ["SET LOCAL work_mem = '512MB'",
-                      "SELECT gin_clean_pending_list('ix_articles_fts')"]),
-    "pending-256MB": (f"{INDEX} WITH (fastupdate = on, gin_pending_list_limit = 262144)",
-                      ["SET LOCAL work_mem = '512MB'"],
-                      ["SET LOCAL work_mem = '512MB'",
-                       "SELECT gin_clean_pending_list('ix_articles_fts')"]),
-    "fastupdate-off": (f"{INDEX} WITH (fastupdate = off)", [], []),
-    "built-at-end": (None, [], ["SET LOCAL maintenance_work_mem = '1GB'", INDEX]),
+
+@dataclass(frozen=True)
+class Upkeep:
+    """One way of keeping the index: its storage parameters when made before the load ("":
+    the migration's index as it is), or made after the load; SQL run in each load
+    transaction, and at the end."""
+
+    storage: str = ""
+    after_load: bool = False
+    per_batch: tuple[str, ...] = ()
+    at_end: tuple[str, ...] = ()
+
+
+MERGE_MEMORY = "SET LOCAL work_mem = '512MB'"
+CLEAN = "SELECT gin_clean_pending_list('ix_articles_fts')"
+VARIANTS: dict[str, Upkeep] = {
+    "today": Upkeep(),
+    "pending-64MB": Upkeep("fastupdate = on, gin_pending_list_limit = 65536",
+                           per_batch=(MERGE_MEMORY,), at_end=(MERGE_MEMORY, CLEAN)),
+    "pending-256MB": Upkeep("fastupdate = on, gin_pending_list_limit = 262144",
+                            per_batch=(MERGE_MEMORY,), at_end=(MERGE_MEMORY, CLEAN)),
+    "fastupdate-off": Upkeep("fastupdate = off"),
+    "built-at-end": Upkeep(after_load=True,
+                           at_end=("SET LOCAL maintenance_work_mem = '1GB'",)),
 }
 
 
-def run_variant(name: str, items: list, batch: int) -> float:
-    """rows/s of loading `items` and completing the index, the `name` way."""
-    before, per_batch, after = VARIANTS[name]
-    database = f"news_etl_fts_{name.replace('-', '_').lower()}"
-    admin = create_engine(_driver(ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        conn.exec_driver_sql(f"CREATE DATABASE {database}")
-    wh = _migrated(ADMIN_URL.rsplit("/", 1)[0] + "/" + database, drop_fts=before != "")
+def run_variant(upkeep: Upkeep, url: str, items: list, batch: int) -> float:
+    """rows/s of loading `items` into the fresh database at `url` and completing the
+    index, the `upkeep` way."""
+    wh = _migrated(url)
     try:
-        if before:
-            with wh.begin() as conn:
-                conn.exec_driver_sql(before)
+        with wh.begin() as conn:
+            definition = fts_index_definition(conn)
+            if upkeep.storage or upkeep.after_load:
+                conn.exec_driver_sql("DROP INDEX ix_articles_fts")
+            if upkeep.storage:
+                conn.exec_driver_sql(f"{definition} WITH ({upkeep.storage})")
         started = time.perf_counter()
         for i in range(0, len(items), batch):
             with wh.begin() as conn:
-                for sql in per_batch:
+                for sql in upkeep.per_batch:
                     conn.exec_driver_sql(sql)
                 write_batch(conn, items[i:i + batch], [], "bench")
         with wh.begin() as conn:
-            for sql in after:
+            for sql in upkeep.at_end:
                 conn.exec_driver_sql(sql)
+            if upkeep.after_load:
+                conn.exec_driver_sql(definition)
         return len(items) / (time.perf_counter() - started)
     finally:
         wh.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,10 +93,15 @@ def main(argv: list[str] | None = None) -> int:
              "", f"{args.rows:,} synthetic articles, batches of {args.batch_size:,} rows; the "
              "full-text index complete at the end of each load.", "",
              "| full-text index | rows/s |", "|---|---:|"]
-    for name in VARIANTS:
-        rate = run_variant(name, items, args.batch_size)
-        print(f"{name}: {rate:,.0f} rows/s", file=sys.stderr)
-        lines.append(f"| {name} | {rate:,.0f} |")
+    dbs = Databases()
+    try:
+        for name, upkeep in VARIANTS.items():
+            rate = run_variant(upkeep, dbs.create(name.replace("-", "_")), items,
+                               args.batch_size)
+            print(f"{name}: {rate:,.0f} rows/s", file=sys.stderr)
+            lines.append(f"| {name} | {rate:,.0f} |")
+    finally:
+        dbs.drop_all()
     report = "\n".join(lines)
     publish_report(report, args.out)
     return 0
