@@ -135,6 +135,7 @@ def read_html(
     import trafilatura
 
     from etl.extract.metadata.body import refine_body
+    from etl.extract.metadata.body_scan import read_scan
     from etl.extract.metadata.extra_fields import choose_extra_fields, read_extra_facts
     from etl.extract.metadata.page import parse_html, read_facts
     from etl.extract.metadata.refine import refine_metadata
@@ -153,8 +154,9 @@ def read_html(
         # one element, or the <body> renamed to a <div>: trafilatura reads its own parse of
         # the string, as always, and the rules the whole document.
         trafilatura_input, tree = html, parse_html(html)
-    facts = read_facts(tree)
-    extra_facts = read_extra_facts(tree, facts)  # modified date, image, paywall, live blog
+    scan = read_scan(tree)  # one walk over the elements, for the rules that read them all
+    facts = read_facts(tree, scan)
+    extra_facts = read_extra_facts(tree, facts, scan)  # modified date, paywall, live blog
     use_structured = STRUCTURED_BODY if structured_body is None else structured_body
     # Read before trafilatura runs: it drops the scripts (from its copy of the tree).
     structured = structured_bodies(tree) if use_structured else []

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from etl.extract.metadata.body_scan import PageScan
 from etl.extract.metadata.dates import FUTURE_TOLERANCE, check_date, read_date
 from etl.extract.metadata.jsonld import jsonld_str, schema_types
 from etl.extract.metadata.page_signals import (
@@ -36,6 +37,7 @@ from etl.extract.metadata.page_signals import (
     liveblog_layout,
     liveblog_microdata,
     paywall_block,
+    substrings,
 )
 from etl.extract.metadata.placement import outside_story, updated_only
 from etl.extract.metadata.text import clean_text
@@ -85,14 +87,16 @@ _UPDATE_LABEL = re.compile(
 # Substrings every label contains: a cheap test before the pattern.
 _UPDATE_KEYS = ("updat", "modifi", "aktualisiert", "mis à jour", "actualizad", "aggiornat",
                 "bijgewerkt", "güncelleme")
+_HOLDS_UPDATE_KEY = substrings(_UPDATE_KEYS).search
 _LINE_TAGS = ("p", "span", "div", "li", "small", "em", "dd")
 _INLINE_TAGS = ("strong", "b", "i", "label", "time")
 UPDATE_LINE_CHARS = 120
 
 
-def read_extra_facts(tree: Any | None, facts: PageFacts | None) -> ExtraFacts | None:
+def read_extra_facts(tree: Any | None, facts: PageFacts | None,
+                     scan: PageScan | None = None) -> ExtraFacts | None:
     """Read the statements these fields need from the page's tree (read only); None when
-    there is no tree or it cannot be read."""
+    there is no tree or it cannot be read. `scan`: `scan_page(tree)`, when the caller has it."""
     if tree is None or facts is None:
         return None
     try:
@@ -106,7 +110,7 @@ def read_extra_facts(tree: Any | None, facts: PageFacts | None) -> ExtraFacts | 
             if value and value.strip():
                 extra.update_times.append(value.strip())
         extra.update_lines = list(_update_lines(tree))
-        named = list(classed(tree, PAYWALL_WORDS + LIVE_WORDS))  # one pass for both rules
+        named = list(classed(tree, PAYWALL_WORDS + LIVE_WORDS, scan))  # one pass for both rules
         extra.paywall_block = paywall_block(named)
         extra.liveblog_microdata = liveblog_microdata(tree)
         extra.liveblog_layout = liveblog_layout(named)
@@ -128,8 +132,7 @@ def _update_lines(tree: Any) -> Iterator[str]:
     for node in tree.xpath("//body//text()[not(parent::script) and not(parent::style)]"):
         if len(node) > UPDATE_LINE_CHARS:
             continue  # no short line holds it
-        lowered = node.lower()
-        if not any(key in lowered for key in _UPDATE_KEYS) or not _UPDATE_LABEL.search(node):
+        if not _HOLDS_UPDATE_KEY(node.lower()) or not _UPDATE_LABEL.search(node):
             continue
         el = node.getparent()
         for _ in range(3):  # "<strong>Updated:</strong> <time>…</time>" is one level up
@@ -153,7 +156,7 @@ def _may_hold_update_label(tree: Any) -> bool:
     which builds an object per node; a key in a node is a key in the whole text."""
     for body in tree.getroottree().iter("body"):
         text = etree.tostring(body, method="text", encoding=str).lower()
-        if any(key in text for key in _UPDATE_KEYS):
+        if _HOLDS_UPDATE_KEY(text):
             return True
     return False
 

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 
+from etl.extract.metadata.body_scan import PageScan, scan_page
 from etl.extract.metadata.datelines import datelines
 from etl.extract.metadata.dates import parse_date
 from etl.extract.metadata.jsonld import read_jsonld
@@ -70,23 +71,26 @@ def parse_html(html: str) -> Any | None:
         return None
 
 
-def read_facts(tree: Any | None) -> PageFacts | None:
+def read_facts(tree: Any | None, scan: PageScan | None = None) -> PageFacts | None:
     """`gather_facts`, or None when there is no tree or it cannot be read (never raises:
     the rules then fall back to trafilatura's fields)."""
     if tree is None:
         return None
     try:
-        return gather_facts(tree)
+        return gather_facts(tree, scan)
     except Exception:
         log.debug("page facts could not be read", exc_info=True)
         return None
 
 
 _BYLINE_CLASS = re.compile(r"byline|author|autor|verfasser|writer|reporter", re.I)
+_NOT_BYLINE_TAGS = {"body", "html", "script", "style", "meta", "link", "img", "svg"}
 
 
-def gather_facts(tree: Any) -> PageFacts:
-    """Read every statement the rules weigh from the page's lxml tree (read only)."""
+def gather_facts(tree: Any, scan: PageScan | None = None) -> PageFacts:
+    """Read every statement the rules weigh from the page's lxml tree (read only).
+    `scan`: `scan_page(tree)`, when the caller has it (other rules read it too)."""
+    scan = scan if scan is not None else scan_page(tree)
     facts = PageFacts()
     facts.jsonld_articles, facts.jsonld_other = read_jsonld(tree)
     for meta in tree.iterfind(".//meta"):
@@ -117,7 +121,7 @@ def gather_facts(tree: Any) -> PageFacts:
             continue
         value = el.get("datetime") or el.get("title") or ""
         facts.times.append((value.strip() or clean_text(el.text_content()), in_article(el)))
-    facts.datelines = list(datelines(tree))
+    facts.datelines = list(datelines(tree, scan))
     facts.script_dates = list(_script_dates(tree))
     for el in tree.xpath("//a[@rel='author'] | //*[@itemprop='author']"):
         text = clean_text(el.text_content())
@@ -127,11 +131,8 @@ def gather_facts(tree: Any) -> PageFacts:
     facts.language = _language(tree, facts)
     facts.labeled_authors = list(_labeled_authors(tree))
     facts.signatures = list(_signatures(tree))
-    for el in tree.xpath("//*[@class or @id]"):
-        if el.tag in ("body", "html", "script", "style", "meta", "link", "img", "svg"):
-            continue
-        attrs = f"{el.get('class', '')} {el.get('id', '')}"
-        if not _BYLINE_CLASS.search(attrs):
+    for el, names in scan.named_in_page():
+        if el.tag in _NOT_BYLINE_TAGS or not _BYLINE_CLASS.search(names):
             continue
         text = clean_text(el.text_content())
         if 2 < len(text) <= 120:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from etl.extract.metadata.body_scan import PageScan, named_elements
 from etl.extract.metadata.jsonld import schema_types
 from etl.extract.metadata.placement import attrs_of, outside_story
 from etl.extract.metadata.text import clean_text
@@ -163,18 +165,25 @@ def body_ends_in_teaser(text: str | None, last_lines: int = 2) -> bool:
                for line in lines[-last_lines:])
 
 
-def classed(tree: Any, words: tuple[str, ...]) -> Iterator[Any]:
-    """Elements of the body whose class or id contains one of `words` (lower-case): a
-    substring test first, so the rules' patterns run on a handful of elements."""
-    body = tree.find(".//body")
-    for el in (body if body is not None else tree).iter():
-        if not isinstance(el.tag, str):
-            continue  # comments, processing instructions
-        css, ident = el.get("class"), el.get("id")
-        if not css and not ident:  # most elements: skip building the string
-            continue
-        names = f"{css or ''} {ident or ''}".lower()
-        if any(word in names for word in words):
+@lru_cache(maxsize=8)
+def substrings(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that finds any of `words` as a plain substring: one regex search per
+    string instead of a Python-level test per word (these run on every element of a page)."""
+    return re.compile("|".join(re.escape(word) for word in words))
+
+
+def classed(tree: Any, words: tuple[str, ...], scan: PageScan | None = None) -> Iterator[Any]:
+    """Elements of the body (the whole page when it has none) whose class or id contains
+    one of `words` (lower-case): a substring test first, so the rules' patterns run on a
+    handful of elements. `scan`: `scan_page(tree)`, when the caller has it."""
+    if scan is not None:
+        named = scan.named
+    else:
+        body = tree.find(".//body")
+        named = named_elements((body if body is not None else tree).iter())
+    holds_word = substrings(words).search
+    for el, names in named:
+        if holds_word(names.lower()):
             yield el
 
 

@@ -7,11 +7,8 @@ from __future__ import annotations
 import pytest
 from lxml import html as lxml_html
 
-from etl.extract.metadata.datelines import (
-    _DATE_ROLE_BOUNDED,
-    _DATE_ROLE_WORDS,
-    datelines,
-)
+from etl.extract.metadata.body_scan import DATE_ROLE_BOUNDED, DATE_ROLE_WORDS
+from etl.extract.metadata.datelines import datelines
 from etl.extract.metadata.extra_fields import _may_hold_update_label, _update_lines
 from etl.extract.metadata.page_signals import classed
 from etl.extract.metadata.placement import DATE_ROLE
@@ -23,7 +20,7 @@ def tree(body: str, head: str = ""):
 
 
 def test_the_split_date_role_pattern_rejoins_into_date_role() -> None:
-    assert f"{_DATE_ROLE_WORDS.pattern}|{_DATE_ROLE_BOUNDED.pattern}" == DATE_ROLE.pattern
+    assert f"{DATE_ROLE_WORDS.pattern}|{DATE_ROLE_BOUNDED.pattern}" == DATE_ROLE.pattern
 
 
 @pytest.mark.parametrize("names", [
@@ -31,7 +28,7 @@ def test_the_split_date_role_pattern_rejoins_into_date_role() -> None:
     "information", "metadata", "sidebar", "", "  ", "pubdate", "zeit-angabe", "fechas",
 ])
 def test_the_split_date_role_pattern_answers_as_date_role(names: str) -> None:
-    split = bool(_DATE_ROLE_WORDS.search(names) or _DATE_ROLE_BOUNDED.search(names))
+    split = bool(DATE_ROLE_WORDS.search(names) or DATE_ROLE_BOUNDED.search(names))
     assert split == bool(DATE_ROLE.search(names))
 
 
