@@ -42,7 +42,12 @@ class PoolSettings:
 # Imported once in the forkserver, so every worker (and every recycled one, each
 # `tasks_per_worker` documents) forks with the extractor loaded and warm, instead of paying
 # ~1 s of imports and ~2 s of first-document set-up (etl.extract.forkserver_warmup).
-PRELOAD = ["__main__", "trafilatura", "etl.extract", "etl.extract.document",
+# "etl.cli": every worker runs the parent's main script again before its first task, and
+# for `news-etl` that script imports etl.cli (SQLAlchemy, the pipeline: ~0.5 s of CPU per
+# worker start). Python 3.11's forkserver cannot preload "__main__" itself: it asks the
+# parent for a `main_path` the parent never sends (CPython gh-126631, fixed in 3.13), so the
+# script's import is what can be shared.
+PRELOAD = ["etl.cli", "trafilatura", "etl.extract", "etl.extract.document",
            "etl.extract.metadata.refine",
            "etl.extract.settings", "py3langid", "courlan", "charset_normalizer", "ftfy",
            "etl.extract.forkserver_warmup", "etl.dedup.worker_warmup"]
