@@ -36,6 +36,13 @@ LABEL_TEXT_MAX = 300
 _ROLE_WORDS, _, _ROLE_BOUNDED = DATE_ROLE.pattern.partition("|(?:^|")
 DATE_ROLE_WORDS = re.compile(_ROLE_WORDS)
 DATE_ROLE_BOUNDED = re.compile("(?:^|" + _ROLE_BOUNDED)
+# Lower-case substrings every update label holds ("Updated", "aktualisiert", …), and the
+# longest text node that can be part of an update line (etl.extract.metadata.extra_fields).
+UPDATE_KEYS = ("updat", "modifi", "aktualisiert", "mis à jour", "actualizad", "aggiornat",
+               "bijgewerkt", "güncelleme")
+UPDATE_LINE_CHARS = 120
+_HOLDS_UPDATE_KEY = re.compile("|".join(re.escape(key) for key in UPDATE_KEYS)).search
+_NOT_TEXT_PARENTS = {"script", "style"}  # their text nodes are code, not the page's text
 # Never datelines: their text is code, a machine-readable stamp, or not shown.
 _NOT_DATELINE_TAGS = {"script", "style", "time", "noscript", "template"}
 
@@ -53,6 +60,10 @@ class PageScan:
     # The same before and after <body> (<head> mostly).
     named_before_body: list[tuple[Any, str]] = field(default_factory=list)
     named_after_body: list[tuple[Any, str]] = field(default_factory=list)
+    # The body's text nodes (not in <script> or <style>) of at most UPDATE_LINE_CHARS
+    # characters holding an update key: (text, the element it belongs to — for a tail, the
+    # element it follows, as lxml's text results say).
+    update_texts: list[tuple[str, Any]] = field(default_factory=list)
     has_body: bool = False
 
     def named_in_page(self) -> list[tuple[Any, str]]:
@@ -103,24 +114,34 @@ def _walk_body(body: Any, scan: PageScan) -> None:
     """
     stem, word, limit = _LABEL_STEM.search, _LABEL_WORD.search, LABEL_TEXT_MAX
     role_words, role_bounded = DATE_ROLE_WORDS.search, DATE_ROLE_BOUNDED.search
+    holds_update, update_max = _HOLDS_UPDATE_KEY, UPDATE_LINE_CHARS
     named = scan.named
     order: dict[Any, int] = {}
     found = set()
+    update_texts: list[tuple[str, Any, bool]] = []  # (text, element, is a tail)
     for i, el in enumerate(body.iter()):
         order[el] = i
         tail = el.tail
-        # a tail belongs to the element around it
-        if i and tail and len(tail) < limit and stem(tail.lower()) and word(tail):
-            found.add(el.getparent())
-            if el.getparent().getparent() is not None:
-                found.add(el.getparent().getparent())
+        if i and tail and len(tail) < limit:
+            lowered = tail.lower()
+            # a tail belongs to the element around it
+            if stem(lowered) and word(tail):
+                found.add(el.getparent())
+                if el.getparent().getparent() is not None:
+                    found.add(el.getparent().getparent())
+            if len(tail) <= update_max and holds_update(lowered):
+                update_texts.append((tail, el, True))
         if not isinstance(el.tag, str):  # a comment's own text is not the page's
             continue
         text = el.text
-        if text and len(text) < limit and stem(text.lower()) and word(text):
-            found.add(el)
-            if el.getparent() is not None:
-                found.add(el.getparent())
+        if text and len(text) < limit:
+            lowered = text.lower()
+            if stem(lowered) and word(text):
+                found.add(el)
+                if el.getparent() is not None:
+                    found.add(el.getparent())
+            if len(text) <= update_max and holds_update(lowered):
+                update_texts.append((text, el, False))
         css, ident, prop = el.get("class"), el.get("id"), el.get("itemprop")
         if css is None and ident is None and prop is None:
             continue
@@ -134,3 +155,28 @@ def _walk_body(body: Any, scan: PageScan) -> None:
     scan.dateline_candidates = sorted(
         (el for el in found if el in order and el.tag not in _NOT_DATELINE_TAGS),
         key=order.__getitem__)
+    scan.update_texts = _in_text_order(update_texts, order)
+
+
+def _in_text_order(texts: list[tuple[str, Any, bool]],
+                   order: dict[Any, int]) -> list[tuple[str, Any]]:
+    """The texts in document order, those whose parent node is <script> or <style> left out.
+
+    An element's text comes where the element starts; its tail after the element's last
+    descendant, and after the tails of the descendants that end there (deeper ones first).
+    """
+    keyed = []
+    for text, el, is_tail in texts:
+        if not is_tail:
+            if el.tag not in _NOT_TEXT_PARENTS:
+                keyed.append(((order[el], 0, 0), text, el))
+            continue
+        parent = el.getparent()
+        if parent is None or parent.tag in _NOT_TEXT_PARENTS:
+            continue
+        last = el
+        while len(last):
+            last = last[-1]
+        keyed.append(((order[last], 1, -sum(1 for _ in el.iterancestors())), text, el))
+    keyed.sort(key=lambda item: item[0])
+    return [(text, el) for _, text, el in keyed]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from etl.extract.metadata.body_scan import PageScan
+from etl.extract.metadata.body_scan import UPDATE_KEYS, UPDATE_LINE_CHARS, PageScan
 from etl.extract.metadata.dates import FUTURE_TOLERANCE, check_date, read_date
 from etl.extract.metadata.jsonld import jsonld_str, schema_types
 from etl.extract.metadata.page_signals import (
@@ -84,13 +84,10 @@ _UPDATE_LABEL = re.compile(
     r"(?:^|[\s|·•,;(])(?:last\s+)?(?:updated|modified)(?:\s+on|\s+at)?\b|"
     r"(?:zuletzt\s+)?aktualisiert(?:\s+am)?|mis\s+à\s+jour(?:\s+le)?|actualizad[oa](?:\s+el)?|"
     r"aggiornat[oa](?:\s+il)?|bijgewerkt(?:\s+op)?|güncelleme(?:\s+tarihi)?", re.I)
-# Substrings every label contains: a cheap test before the pattern.
-_UPDATE_KEYS = ("updat", "modifi", "aktualisiert", "mis à jour", "actualizad", "aggiornat",
-                "bijgewerkt", "güncelleme")
-_HOLDS_UPDATE_KEY = substrings(_UPDATE_KEYS).search
+# Substrings every label contains (body_scan.UPDATE_KEYS): a cheap test before the pattern.
+_HOLDS_UPDATE_KEY = substrings(UPDATE_KEYS).search
 _LINE_TAGS = ("p", "span", "div", "li", "small", "em", "dd")
 _INLINE_TAGS = ("strong", "b", "i", "label", "time")
-UPDATE_LINE_CHARS = 120
 
 
 def read_extra_facts(tree: Any | None, facts: PageFacts | None,
@@ -109,7 +106,7 @@ def read_extra_facts(tree: Any | None, facts: PageFacts | None,
             value = el.get("datetime") or el.get("content") or clean_text(el.text_content())
             if value and value.strip():
                 extra.update_times.append(value.strip())
-        extra.update_lines = list(_update_lines(tree))
+        extra.update_lines = list(_update_lines(tree, scan))
         named = list(classed(tree, PAYWALL_WORDS + LIVE_WORDS, scan))  # one pass for both rules
         extra.paywall_block = paywall_block(named)
         extra.liveblog_microdata = liveblog_microdata(tree)
@@ -120,21 +117,27 @@ def read_extra_facts(tree: Any | None, facts: PageFacts | None,
         return None
 
 
-def _update_lines(tree: Any) -> Iterator[str]:
+def _update_texts(tree: Any) -> Iterator[tuple[str, Any]]:
+    """The body's short text nodes holding an update key, and the element each belongs to
+    (`PageScan.update_texts`, for a caller without a scan)."""
+    if not _may_hold_update_label(tree):
+        return
+    for node in tree.xpath("//body//text()[not(parent::script) and not(parent::style)]"):
+        if len(node) <= UPDATE_LINE_CHARS and _HOLDS_UPDATE_KEY(node.lower()):
+            yield str(node), node.getparent()
+
+
+def _update_lines(tree: Any, scan: PageScan | None = None) -> Iterator[str]:
     """The text after an update label in a short line of the story ("Updated 3 May 2024").
 
     Only text nodes holding a label are looked at (a pass over every element's text costs
     more than all the other rules); the line is the nearest enclosing element of at most
     UPDATE_LINE_CHARS characters that has more than the label in it.
     """
-    if not _may_hold_update_label(tree):
-        return
-    for node in tree.xpath("//body//text()[not(parent::script) and not(parent::style)]"):
-        if len(node) > UPDATE_LINE_CHARS:
-            continue  # no short line holds it
-        if not _HOLDS_UPDATE_KEY(node.lower()) or not _UPDATE_LABEL.search(node):
+    texts = scan.update_texts if scan is not None else _update_texts(tree)
+    for node, el in texts:
+        if not _UPDATE_LABEL.search(node):
             continue
-        el = node.getparent()
         for _ in range(3):  # "<strong>Updated:</strong> <time>…</time>" is one level up
             if el is None or el.tag not in _LINE_TAGS + _INLINE_TAGS:
                 break

@@ -96,3 +96,20 @@ def test_a_named_element_after_the_body_comes_last() -> None:
     assert [names for _, names in scan.named_after_body] == ["author-box "]
     assert gather_facts(tree, scan).bylines == ["In body", "After body"]
     assert gather_facts(tree).bylines == ["In body", "After body"]
+
+
+NESTED = """<html><body>Updated 1 May<div><p>x<b>Updated 2 May</b>Updated 3 May</p>
+Updated 4 May<!-- c -->Updated 5 May<script>var updated = 6;</script>Updated 7 May
+<style>.updated {}</style></div>Updated 8 May<p>""" + "Updated " + "x" * 120 + """</p>
+</body></html>"""
+
+
+def test_update_texts_come_in_document_order_as_the_text_nodes_do() -> None:
+    from etl.extract.metadata.extra_fields import _update_texts
+
+    tree = page(NESTED)
+    from_walk = [(text.strip(), el.tag) for text, el in scan_page(tree).update_texts]
+    from_xpath = [(text.strip(), el.tag) for text, el in _update_texts(tree)]
+    assert from_walk == from_xpath
+    assert [text for text, _ in from_walk] == [f"Updated {day} May" for day in range(1, 9)
+                                               if day != 6]  # code is not text; long is out
