@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "load_fts_options": ("load_fts_options.py", [], []),
     "throughput": ("throughput.py", [], []),
     "throughput_cpu": ("throughput_cpu.py", ["--sizes", "100,1000"], []),
+    "throughput_scheduler": ("throughput_scheduler.py", [], []),
     "airflow_floor": ("airflow_floor.py", [], []),
     "warc_compression": ("warc_compression.py", [], []),
     "polling_scale": ("polling_scale.py", [], []),
