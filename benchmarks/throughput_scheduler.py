@@ -75,6 +75,8 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--parallelism", type=int, default=2,
                         help="AIRFLOW__CORE__PARALLELISM: task processes at once (the cores)")
+    parser.add_argument("--chunk-size", type=int,
+                        help="NEWS_ETL_CHUNK_SIZE: items per extract task (unset: 200)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -104,7 +106,9 @@ def main() -> int:
             executor="LocalExecutor", home=tmp / "airflow_home", admin_url=PG_ADMIN_URL,
             metadata_db=metadata_db, warehouse_url=warehouse, sources_file=sources,
             extra_env={"AIRFLOW__CORE__PARALLELISM": str(args.parallelism),
-                       "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"},
+                       "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+                       **({"NEWS_ETL_CHUNK_SIZE": str(args.chunk_size)}
+                          if args.chunk_size else {})},
         ) as af:
             af.set_pool("news_fetch", 4, "fetch concurrency")
             af.wait_for_dags(["news_ingest"])
@@ -141,7 +145,8 @@ def main() -> int:
         drop_database(PG_ADMIN_URL, metadata_db)
     report = (
         f"news_ingest through the scheduler (LocalExecutor, parallelism {args.parallelism}, "
-        f"NEWS_ETL_TASK_WORKERS 1, SQLite warehouse); ceiling right before: "
+        f"NEWS_ETL_TASK_WORKERS 1, NEWS_ETL_CHUNK_SIZE {args.chunk_size or 'unset (200)'}, "
+        f"SQLite warehouse); ceiling right before: "
         f"{ceiling_wall:.1f} s for {args.docs} documents on {args.parallelism} processes.\n\n"
         + markdown_table(["run", "docs", "run start → end s", "ratio to ceiling", "loaded",
                           "load before → after", "waited s"], rows)
@@ -153,7 +158,8 @@ def main() -> int:
         + "\n\nCPU seconds per component over the whole session (services idle included): "
         + ", ".join(f"{k} {v}" for k, v in cpu.items())
         + f"\n\nCommand: `.venv/bin/python benchmarks/throughput_scheduler.py --docs "
-          f"{args.docs} --parallelism {args.parallelism}`\n")
+          f"{args.docs} --parallelism {args.parallelism}"
+          + (f" --chunk-size {args.chunk_size}" if args.chunk_size else "") + "`\n")
     publish_report(report, args.out)
     return 0
 

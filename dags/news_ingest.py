@@ -161,7 +161,8 @@ def news_ingest():
         warehouse = WarehouseHook().get_warehouse(settings())
         try:
             return discover_batch(_sources().select(names), context["run_id"], staging_root(),
-                                  _options(params or {}), warehouse=warehouse)
+                                  _options(params or {}), warehouse=warehouse,
+                                  chunk_size=settings().chunk_size)
         finally:
             warehouse.dispose()
 

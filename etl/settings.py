@@ -12,7 +12,7 @@ values are passed down as parameters. Nothing else in `etl/` reads the environme
 | NEWS_ETL_MIN_WORDS, NEWS_ETL_NEAR_DUP_THRESHOLD | validation and dedup rules |
 | NEWS_ETL_DATA_DOCS | `data_docs`: false = no Data Docs sites (results stay in the warehouse) |
 | NEWS_ETL_TASK_WORKERS | extraction processes per Airflow task |
-| NEWS_ETL_SOURCES_PER_TASK, NEWS_ETL_MAX_MAPPED_TASKS | news_ingest's batches (docs/airflow.md) |
+| NEWS_ETL_SOURCES_PER_TASK, _MAX_MAPPED_TASKS, _CHUNK_SIZE | news_ingest's tasks, docs/airflow.md |
 | NEWS_ETL_REJECT_THRESHOLD, _REJECT_MIN_ITEMS, _REJECT_WINDOW_HOURS | news_analytics defaults |
 | NEWS_ETL_<HTTP SETTING>: NEWS_ETL_ALLOW_HOSTS, NEWS_ETL_MIN_DELAY_S, … | `http_overrides` |
 
@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # max_mapped_tasks instances (batches grow instead; Airflow's own cap is 1024).
     sources_per_task: int = Field(50, ge=1)
     max_mapped_tasks: int = Field(256, ge=1)
+    # Items per chunk of a source (one extract task each, while there are few enough);
+    # None: etl.pipeline.staging.CHUNK_SIZE.
+    chunk_size: int | None = Field(None, ge=1)
     reject_threshold: float = Field(0.5, ge=0, le=1)
     reject_min_items: int = Field(20, ge=1)
     reject_window_hours: int = Field(168, ge=1)

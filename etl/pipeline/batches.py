@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from etl.config import SourceConfig
 from etl.pipeline.options import RunOptions
-from etl.pipeline.staging import run_dir, stage_discover
+from etl.pipeline.staging import CHUNK_SIZE, run_dir, stage_discover
 from etl.sources import SourceError
 from etl.warehouse import Warehouse
 
@@ -43,9 +43,10 @@ def discovered(root: Path, run_id: str, source: str) -> bool:
 def discover_batch(sources: Sequence[SourceConfig], run_id: str, root: Path,
                    options: RunOptions | None = None,
                    log: Callable[[str], None] = print,
-                   warehouse: Warehouse | None = None) -> int:
+                   warehouse: Warehouse | None = None, chunk_size: int | None = None) -> int:
     """stage_discover for each source of a batch (with the warehouse: conditional feed
-    reads and unchanged sitemap children skipped); returns the chunks found.
+    reads and unchanged sitemap children skipped), in chunks of `chunk_size` items (None:
+    CHUNK_SIZE); returns the chunks found.
 
     A source already discovered by an earlier try of this run is skipped (its chunks are
     kept). A failed source is recorded by stage_discover (meta.json; stage_load reports it)
@@ -57,6 +58,7 @@ def discover_batch(sources: Sequence[SourceConfig], run_id: str, root: Path,
             continue
         try:
             chunks += len(stage_discover(source, run_id, root, options,
+                                         chunk_size=chunk_size or CHUNK_SIZE,
                                          warehouse=warehouse))
         except SourceError as exc:
             failed.append(f"{source.name}: {exc}")

@@ -144,3 +144,38 @@ def test_a_failed_chunk_leaves_the_others_done_and_is_retried_alone(tmp_path) ->
     assert calls == ["chunk-00000", "chunk-00001", "chunk-00002"]
     assert run_chunks(chunks, "done.json", step) == chunks  # the retry
     assert calls[3:] == ["chunk-00001"]
+
+
+@pytest.mark.parametrize(("chunk_size", "chunks"), [(None, 1), (2, 3), (5, 1)])
+def test_discover_splits_a_source_into_chunks_of_the_configured_size(
+        tmp_path, chunk_size, chunks) -> None:
+    """NEWS_ETL_CHUNK_SIZE (Settings.chunk_size) sets the items per chunk, so per extract
+    task; unset, the pipeline's CHUNK_SIZE. Every item is in exactly one chunk."""
+    from support.local_site import STORY, page
+
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"story-{i}.html").write_text(page(f"Ferry timetable {i}", STORY))
+    (tmp_path / "sources.yml").write_text(
+        f"sources:\n- {{name: desk, kind: files, location: '{folder}'}}\n")
+    sources = load_sources(tmp_path / "sources.yml")
+    root = tmp_path / "staging"
+    assert discover_batch(sources.sources, "sized", root, RunOptions(workers=1),
+                          chunk_size=chunk_size) == chunks
+    staged = staged_chunks("sized", root, ["desk"])
+    items = [line for chunk in staged
+             for line in (Path(chunk) / "items.jsonl").read_text().splitlines()]
+    assert len(staged) == chunks and len(items) == 5 == len(set(items))
+
+
+def test_the_chunk_size_setting_reads_the_environment(monkeypatch) -> None:
+    from etl.settings import Settings
+
+    monkeypatch.delenv("NEWS_ETL_CHUNK_SIZE", raising=False)
+    assert Settings().chunk_size is None
+    monkeypatch.setenv("NEWS_ETL_CHUNK_SIZE", "1000")
+    assert Settings().chunk_size == 1000
+    monkeypatch.setenv("NEWS_ETL_CHUNK_SIZE", "0")
+    with pytest.raises(Exception, match="chunk_size"):
+        Settings()
