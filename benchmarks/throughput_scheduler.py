@@ -30,8 +30,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the e2e harness and its suppo
 from _common import fmt_load, load_average, markdown_table, publish_report  # noqa: E402
 from throughput_ceiling import run_ceiling  # noqa: E402
 from throughput_corpus import build_corpus, load_pages, subset  # noqa: E402
+from throughput_runs import PG_ADMIN_URL  # noqa: E402
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 RUN_TIMEOUT_S = 1800.0
 
 

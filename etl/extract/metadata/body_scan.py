@@ -1,11 +1,12 @@
 """One walk over a page's elements for the rules that read it element by element.
 
-Three rules used to walk the page each on their own: the datelines (elements named for a
-date or byline role, or holding a "Published" label), the byline classes, and the paywall
-and live-blog classes. Each walk asks lxml for every element's attributes again, and those
-calls are most of their cost (a walk reads thousands of elements; the tests on them are
-cheap). `scan_page` walks once and keeps what the three read: the dateline candidates and
-every element with a class or id beside its "class id" string.
+Four rules used to walk the page each on their own: the datelines (elements named for a
+date or byline role, or holding a "Published" label), the byline classes, the paywall and
+live-blog classes, and the update lines ("Updated 3 May"). Each walk asks lxml for every
+element's attributes or text again, and those calls are most of their cost (a walk reads
+thousands of elements; the tests on them are cheap). `scan_page` walks once and keeps what
+the four read: the dateline candidates, every element with a class or id beside its
+"class id" string, and the short text nodes holding an update key.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl.extract.metadata.placement import DATE_ROLE
+from etl.extract.metadata.text import substrings
 
 # A "Published" label in many languages (the dateline rules build their patterns on it).
 PUBLISHED_LABELS = (
@@ -26,7 +28,7 @@ PUBLISHED_LABELS = (
 _LABEL_STEMS = ("publi", "posted", "ffentlicht", "erschien", "datum", "date", "ligne", "yay",
                 "pubbl", "gepubl")
 _LABEL_WORD = re.compile(PUBLISHED_LABELS, re.I)
-_LABEL_STEM = re.compile("|".join(_LABEL_STEMS))
+_LABEL_STEM = substrings(_LABEL_STEMS)
 # A text holds a "Published" label when it is shorter than this and both the cheap stem
 # test and the (slow) label pattern find one; pages have thousands of text nodes.
 LABEL_TEXT_MAX = 300
@@ -41,7 +43,7 @@ DATE_ROLE_BOUNDED = re.compile("(?:^|" + _ROLE_BOUNDED)
 UPDATE_KEYS = ("updat", "modifi", "aktualisiert", "mis à jour", "actualizad", "aggiornat",
                "bijgewerkt", "güncelleme")
 UPDATE_LINE_CHARS = 120
-_HOLDS_UPDATE_KEY = re.compile("|".join(re.escape(key) for key in UPDATE_KEYS)).search
+HOLDS_UPDATE_KEY = substrings(UPDATE_KEYS).search
 _NOT_TEXT_PARENTS = {"script", "style"}  # their text nodes are code, not the page's text
 # Never datelines: their text is code, a machine-readable stamp, or not shown.
 _NOT_DATELINE_TAGS = {"script", "style", "time", "noscript", "template"}
@@ -114,7 +116,7 @@ def _walk_body(body: Any, scan: PageScan) -> None:
     """
     stem, word, limit = _LABEL_STEM.search, _LABEL_WORD.search, LABEL_TEXT_MAX
     role_words, role_bounded = DATE_ROLE_WORDS.search, DATE_ROLE_BOUNDED.search
-    holds_update, update_max = _HOLDS_UPDATE_KEY, UPDATE_LINE_CHARS
+    holds_update, update_max = HOLDS_UPDATE_KEY, UPDATE_LINE_CHARS
     named = scan.named
     order: dict[Any, int] = {}
     found = set()

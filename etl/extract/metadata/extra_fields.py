@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from etl.extract.metadata.body_scan import UPDATE_KEYS, UPDATE_LINE_CHARS, PageScan
+from etl.extract.metadata.body_scan import HOLDS_UPDATE_KEY, UPDATE_LINE_CHARS, PageScan
 from etl.extract.metadata.dates import FUTURE_TOLERANCE, check_date, read_date
 from etl.extract.metadata.jsonld import jsonld_str, schema_types
 from etl.extract.metadata.page_signals import (
@@ -37,7 +37,6 @@ from etl.extract.metadata.page_signals import (
     liveblog_layout,
     liveblog_microdata,
     paywall_block,
-    substrings,
 )
 from etl.extract.metadata.placement import outside_story, updated_only
 from etl.extract.metadata.text import clean_text
@@ -84,8 +83,6 @@ _UPDATE_LABEL = re.compile(
     r"(?:^|[\s|·•,;(])(?:last\s+)?(?:updated|modified)(?:\s+on|\s+at)?\b|"
     r"(?:zuletzt\s+)?aktualisiert(?:\s+am)?|mis\s+à\s+jour(?:\s+le)?|actualizad[oa](?:\s+el)?|"
     r"aggiornat[oa](?:\s+il)?|bijgewerkt(?:\s+op)?|güncelleme(?:\s+tarihi)?", re.I)
-# Substrings every label contains (body_scan.UPDATE_KEYS): a cheap test before the pattern.
-_HOLDS_UPDATE_KEY = substrings(UPDATE_KEYS).search
 _LINE_TAGS = ("p", "span", "div", "li", "small", "em", "dd")
 _INLINE_TAGS = ("strong", "b", "i", "label", "time")
 
@@ -123,7 +120,7 @@ def _update_texts(tree: Any) -> Iterator[tuple[str, Any]]:
     if not _may_hold_update_label(tree):
         return
     for node in tree.xpath("//body//text()[not(parent::script) and not(parent::style)]"):
-        if len(node) <= UPDATE_LINE_CHARS and _HOLDS_UPDATE_KEY(node.lower()):
+        if len(node) <= UPDATE_LINE_CHARS and HOLDS_UPDATE_KEY(node.lower()):
             yield str(node), node.getparent()
 
 
@@ -159,7 +156,7 @@ def _may_hold_update_label(tree: Any) -> bool:
     which builds an object per node; a key in a node is a key in the whole text."""
     for body in tree.getroottree().iter("body"):
         text = etree.tostring(body, method="text", encoding=str).lower()
-        if _HOLDS_UPDATE_KEY(text):
+        if HOLDS_UPDATE_KEY(text):
             return True
     return False
 

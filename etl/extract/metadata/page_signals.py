@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -25,7 +24,7 @@ from lxml import etree
 from etl.extract.metadata.body_scan import PageScan, named_elements
 from etl.extract.metadata.jsonld import schema_types
 from etl.extract.metadata.placement import attrs_of, outside_story
-from etl.extract.metadata.text import clean_text
+from etl.extract.metadata.text import clean_text, substrings
 
 if TYPE_CHECKING:
     from etl.extract.metadata.page import PageFacts
@@ -163,13 +162,6 @@ def body_ends_in_teaser(text: str | None, last_lines: int = 2) -> bool:
     lines = [clean_text(line) for line in (text or "").splitlines() if line.strip()]
     return any(len(line) <= TEASER_MAX_CHARS and SUBSCRIBE_TEASER.search(line)
                for line in lines[-last_lines:])
-
-
-@lru_cache(maxsize=8)
-def substrings(words: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern that finds any of `words` as a plain substring: one regex search per
-    string instead of a Python-level test per word (these run on every element of a page)."""
-    return re.compile("|".join(re.escape(word) for word in words))
 
 
 def classed(tree: Any, words: tuple[str, ...], scan: PageScan | None = None) -> Iterator[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 _WS = re.compile(r"\s+")
@@ -21,6 +22,13 @@ def clean_text(value: Any) -> str:
         return ""
     text = str(value).translate(_INVISIBLE)
     return _WS.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=8)
+def substrings(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that finds any of `words` as a plain substring: one regex search per
+    string instead of a Python-level test per word (these run on every element of a page)."""
+    return re.compile("|".join(re.escape(word) for word in words))
 
 
 _MOJIBAKE = re.compile("[\u00c2-\u00c3\u00c5][\u0080-\u00bf\u2018-\u203a\u0152-\u0178\u02c6\u02dc]")
